@@ -1,0 +1,148 @@
+/**
+ * Contract between the virtual device and the keystore (skeleton: the keystore
+ * engineer fills in the bodies; method names and semantics are fixed).
+ *
+ * Terms: MKEK = master key-encryption key, a random 256-bit key that seals every
+ * private or secret key. It is itself stored only sealed, once under a key
+ * derived from the user PIN and once under a key derived from the SO-PIN.
+ */
+
+/** Where sealed records and public files live. Sees only ciphertext and public data. */
+export interface StorageBackend {
+  /** Returns the stored bytes, or undefined when the name is absent. */
+  get(name: string): Promise<Uint8Array | undefined>;
+
+  /** Lists every stored name. */
+  list(): Promise<string[]>;
+
+  /**
+   * Applies a batch: a Uint8Array value writes the name, null deletes it. Each
+   * write must be atomic and durable before the promise resolves.
+   */
+  commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void>;
+}
+
+export type PinReference = "user" | "so";
+
+export interface PinStatus {
+  initialized: boolean;
+  /** Tries left; 0 means blocked. */
+  remaining: number;
+  max: number;
+}
+
+export type PinCheckResult = { ok: true } | { ok: false; remaining: number };
+
+export interface InitializeOptions {
+  userPin: Uint8Array;
+  soPin: Uint8Array;
+  /** User PIN retry counter, 1..15. */
+  userRetries: number;
+  /** SO-PIN retry counter; the SmartCard-HSM uses 15. */
+  soRetries?: number;
+  /** Names of public files and sealed keys that INITIALIZE must keep. */
+  keep?: (name: string) => boolean;
+}
+
+/**
+ * The device's secrets at rest, over one StorageBackend. Names are chosen by
+ * the caller (the virtual device uses e.g. "file/C401", "key/01").
+ *
+ * Public files are stored as they are; secrets (private and secret keys, the
+ * device key) are sealed with an AEAD whose associated data binds the name and
+ * the caller's public metadata, so a sealed record moved to another name or
+ * paired with edited metadata fails to open.
+ *
+ * Reads see staged writes of the open transaction; `commit()` writes them in one
+ * backend batch, `rollback()` drops them. A handler stages everything and
+ * commits after its last check, so a rejected command changes nothing.
+ */
+export interface Keystore {
+  // --- PINs and the MKEK ---------------------------------------------------
+
+  pinStatus(ref: PinReference): PinStatus;
+
+  /**
+   * Checks a PIN. A mismatch lowers the retry counter durably before the
+   * promise resolves; a match restores it and unlocks the MKEK for `ref`.
+   * A blocked PIN (remaining 0) returns { ok: false, remaining: 0 } unchecked.
+   */
+  verifyPin(ref: PinReference, pin: Uint8Array): Promise<PinCheckResult>;
+
+  /** Checks `oldPin` as verifyPin does, then re-seals that PIN's MKEK copy under `newPin`. */
+  changePin(ref: PinReference, oldPin: Uint8Array, newPin: Uint8Array): Promise<PinCheckResult>;
+
+  /** Sets a new user PIN and restores its counter; needs the MKEK unlocked (by the SO-PIN). */
+  setUserPin(newPin: Uint8Array): Promise<void>;
+
+  /** Restores the user PIN retry counter to its maximum. */
+  resetUserRetries(): Promise<void>;
+
+  /**
+   * Wipes everything except names for which `keep` returns true, creates a new
+   * MKEK sealed under both PINs, and leaves it unlocked.
+   */
+  initialize(options: InitializeOptions): Promise<void>;
+
+  /** Whether the MKEK is in memory (a PIN was verified since the last lock()). */
+  readonly unlocked: boolean;
+
+  /** Wipes the MKEK and every derived key from memory. */
+  lock(): void;
+
+  // --- sealed secrets ------------------------------------------------------
+
+  /** Stages a secret sealed under the MKEK (throws KeystoreLockedError when locked). */
+  putSecret(name: string, secret: Uint8Array, metadata?: Uint8Array): Promise<void>;
+
+  /** Opens a secret sealed under the MKEK (KeystoreLockedError when locked, KeystoreIntegrityError when tampered). */
+  getSecret(name: string, metadata?: Uint8Array): Promise<Uint8Array | undefined>;
+
+  /** Stages a secret sealed under the device secret instead of the MKEK (the device key: usable without a PIN). */
+  putDeviceSecret(name: string, secret: Uint8Array, metadata?: Uint8Array): Promise<void>;
+  getDeviceSecret(name: string, metadata?: Uint8Array): Promise<Uint8Array | undefined>;
+
+  // --- public files --------------------------------------------------------
+
+  getFile(name: string): Promise<Uint8Array | undefined>;
+  putFile(name: string, content: Uint8Array): Promise<void>;
+
+  /** Stages the removal of a public file or a sealed secret. */
+  delete(name: string): Promise<void>;
+
+  /** Lists every name, staged writes included and staged deletes excluded. */
+  list(): Promise<string[]>;
+
+  // --- transactions --------------------------------------------------------
+
+  commit(): Promise<void>;
+  rollback(): void;
+}
+
+export interface KeystoreOptions {
+  /**
+   * 32 random bytes created at first start and kept outside the data
+   * directory by the app; binds the store to this host (keystore.md's device
+   * secret in place of the firmware's OTP key).
+   */
+  deviceSecret: Uint8Array;
+
+  /** Random source; defaults to crypto.getRandomValues. */
+  random?: (length: number) => Uint8Array;
+
+  /** scrypt cost for PIN derivation; defaults are stated in the README. Tests may lower it. */
+  scrypt?: { N: number; r: number; p: number };
+}
+
+/** Opens (or creates, when the backend is empty) a keystore. */
+export declare function openKeystore(backend: StorageBackend, options: KeystoreOptions): Promise<Keystore>;
+
+export declare class KeystoreLockedError extends Error {}
+export declare class KeystoreIntegrityError extends Error {}
+
+/** In-memory backend for tests and browsers. */
+export declare class MemoryBackend implements StorageBackend {
+  get(name: string): Promise<Uint8Array | undefined>;
+  list(): Promise<string[]>;
+  commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void>;
+}
