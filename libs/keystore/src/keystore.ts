@@ -1,6 +1,6 @@
 /**
- * Contract between the virtual device and the keystore (skeleton: the keystore
- * engineer fills in the bodies; method names and semantics are fixed).
+ * Contract between the virtual device and the keystore: the interfaces live
+ * here, the implementations in the files re-exported at the end.
  *
  * Terms: MKEK = master key-encryption key, a random 256-bit key that seals every
  * private or secret key. It is itself stored only sealed, once under a key
@@ -29,6 +29,11 @@ export interface PinStatus {
   /** Tries left; 0 means blocked. */
   remaining: number;
   max: number;
+  /**
+   * Length in bytes of the current PIN, present once initialized. CHANGE
+   * REFERENCE DATA and RESET RETRY COUNTER use it to split `old || new`.
+   */
+  pinLength?: number;
 }
 
 export type PinCheckResult = { ok: true } | { ok: false; remaining: number };
@@ -42,6 +47,12 @@ export interface InitializeOptions {
   soRetries?: number;
   /** Names of public files and sealed keys that INITIALIZE must keep. */
   keep?: (name: string) => boolean;
+  /**
+   * Keeps the current MKEK instead of creating one, when it is unlocked (the
+   * firmware does this for a caller logged in before INITIALIZE). Kept records
+   * sealed with putSecret stay readable only with this option.
+   */
+  reuseMkek?: boolean;
 }
 
 /**
@@ -66,6 +77,12 @@ export interface Keystore {
    * Checks a PIN. A mismatch lowers the retry counter durably before the
    * promise resolves; a match restores it and unlocks the MKEK for `ref`.
    * A blocked PIN (remaining 0) returns { ok: false, remaining: 0 } unchecked.
+   *
+   * The counter change is committed to the backend at once in a batch of its
+   * own (never together with staged writes), and is also applied to a staged
+   * copy of the PIN record, so a guess counts whether the open transaction is
+   * later committed or rolled back. A mismatch leaves the lock state as it was.
+   * Throws KeystoreNotInitializedError when the PIN has not been set.
    */
   verifyPin(ref: PinReference, pin: Uint8Array): Promise<PinCheckResult>;
 
@@ -134,15 +151,8 @@ export interface KeystoreOptions {
   scrypt?: { N: number; r: number; p: number };
 }
 
-/** Opens (or creates, when the backend is empty) a keystore. */
-export declare function openKeystore(backend: StorageBackend, options: KeystoreOptions): Promise<Keystore>;
-
-export declare class KeystoreLockedError extends Error {}
-export declare class KeystoreIntegrityError extends Error {}
-
-/** In-memory backend for tests and browsers. */
-export declare class MemoryBackend implements StorageBackend {
-  get(name: string): Promise<Uint8Array | undefined>;
-  list(): Promise<string[]>;
-  commit(changes: ReadonlyMap<string, Uint8Array | null>): Promise<void>;
-}
+export { openKeystore, DEFAULT_RETRIES, RESERVED_PREFIX } from "./store.ts";
+export { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedError } from "./errors.ts";
+export { MemoryBackend } from "./memory-backend.ts";
+export { DEFAULT_SCRYPT, type ScryptParams } from "./pin-record.ts";
+export { DEVICE_SECRET_LENGTH } from "./root.ts";
