@@ -1,0 +1,8 @@
+/** SIGNATURE (INS 68). */
+import { CardError, SW } from "@hsmkit/apdu";
+import type { CommandHandler } from "../hsm/context.ts";
+
+// TODO: implement (owned by the key-operations engineer); answers 6D00 until then.
+export const signature: CommandHandler = async () => {
+  throw new CardError(SW.INS_NOT_SUPPORTED, "SIGNATURE (INS 68) is not implemented yet");
+};

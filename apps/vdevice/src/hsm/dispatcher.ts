@@ -1,0 +1,54 @@
+/**
+ * INS dispatcher of the HSM applet: finds the handler, runs it inside a
+ * storage transaction and turns its outcome into a response.
+ */
+import { CardError, SW, type AppletResponse, type CommandApdu } from "@hsmkit/apdu";
+import { TlvError } from "@hsmkit/tlv";
+import { decipher } from "../commands/decipher.ts";
+import { generateAsymmetricKeyPair } from "../commands/generate-asymmetric-key-pair.ts";
+import { signature } from "../commands/signature.ts";
+import { CommandContext, type CommandHandler, type HsmState } from "./context.ts";
+
+/** Handlers by INS. An INS not listed answers 6D00 (this includes the removed session-PIN command 5A). */
+export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
+  [0x46, generateAsymmetricKeyPair],
+  [0x62, decipher],
+  [0x68, signature],
+]);
+
+/**
+ * Runs the handler for `apdu.ins`. Its staged writes are committed when it
+ * returns and rolled back when it throws. A TlvError escaping a handler means
+ * malformed command data and answers 6700, as the firmware does for bad TLVs.
+ */
+export async function dispatch(state: HsmState, apdu: CommandApdu): Promise<AppletResponse> {
+  const handler = COMMANDS.get(apdu.ins);
+  if (!handler) throw new CardError(SW.INS_NOT_SUPPORTED, `INS ${hexByte(apdu.ins)} is not supported`);
+
+  const context = new CommandContext(apdu, state);
+  let response: AppletResponse;
+  try {
+    response = (await handler(context)) ?? {};
+  } catch (error) {
+    state.keystore.rollback();
+    state.device.discardStaged();
+    if (error instanceof TlvError) throw new CardError(SW.WRONG_LENGTH, `malformed TLV in the command data: ${error.message}`);
+    throw error;
+  }
+
+  try {
+    await state.keystore.commit();
+  } catch (error) {
+    state.keystore.rollback();
+    state.device.discardStaged();
+    state.logger.error("storage commit failed", { ins: hexByte(apdu.ins), error: String(error) });
+    throw new CardError(SW.MEMORY_FAILURE, "storage write failed");
+  }
+  state.device.commitStaged();
+
+  return response;
+}
+
+function hexByte(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, "0");
+}

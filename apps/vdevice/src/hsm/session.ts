@@ -1,0 +1,39 @@
+/**
+ * Volatile security state of the HSM applet. Everything here is reset by a
+ * SELECT of the applet (OpenSC's and pypicohsm's logout) and by INITIALIZE.
+ */
+export class SessionState {
+  /** UA: the user is authenticated (PIN verified, or INITIALIZE). */
+  userAuthenticated = false;
+
+  /** PS: the user PIN was verified; the keystore's MKEK is unlocked through it. */
+  userPinSession = false;
+
+  /** SS: the SO-PIN was verified; the keystore's MKEK is unlocked through it. */
+  soPinSession = false;
+
+  /** FID of the current EF (set by SELECT and by the UPDATE create form), or undefined. */
+  currentEf: number | undefined = undefined;
+
+  /** Random bytes of the last GET CHALLENGE of at most 256 bytes (the pending PKA challenge). */
+  challenge: Uint8Array | undefined = undefined;
+
+  /** PS or SS: a stored secret can be unsealed. */
+  get hasPinSession(): boolean {
+    return this.userPinSession || this.soPinSession;
+  }
+
+  /** Closes both PIN sessions and, because PKA is not implemented, UA (the start of every PIN check). */
+  clearPinSessions(): void {
+    this.userPinSession = false;
+    this.soPinSession = false;
+    this.userAuthenticated = false;
+  }
+
+  reset(): void {
+    this.clearPinSessions();
+    this.currentEf = undefined;
+    this.challenge?.fill(0);
+    this.challenge = undefined;
+  }
+}
