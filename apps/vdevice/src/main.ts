@@ -1,2 +1,97 @@
-// Entry point of the virtual device; the CLI lands here.
-console.log("vdevice: not yet implemented");
+/**
+ * Entry point of the virtual device: parses the command line, opens the device
+ * on its data directory, serves it to vpcd until SIGINT or SIGTERM, then closes
+ * both so that the data directory is released.
+ *
+ * Exit status: 0 after a clean stop, 1 when the device fails, 2 on a usage error.
+ */
+
+import process from "node:process";
+
+import { parseCommandLine, USAGE, UsageError } from "./cli.ts";
+import type { DeviceSettings } from "./cli.ts";
+import { createLogger } from "./log.ts";
+import type { Logger } from "./log.ts";
+import { VpcdLink } from "./transport/vpcd.ts";
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+async function main(args: readonly string[]): Promise<number> {
+  let settings: DeviceSettings;
+
+  try {
+    const commandLine = parseCommandLine(args, process.env);
+    if (commandLine.kind === "help") {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    settings = commandLine.settings;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`vdevice: ${error.message}\n`);
+    return 2;
+  }
+
+  const logger = createLogger({ level: settings.logLevel }).child({ device: settings.name });
+  try {
+    return await serve(settings, logger);
+  } catch (error) {
+    logger.error("vdevice failed", { error: describe(error) });
+    return 1;
+  }
+}
+
+async function serve(settings: DeviceSettings, logger: Logger): Promise<number> {
+  const vpcd = `${settings.vpcd.host}:${settings.vpcd.port}`;
+  logger.info("vdevice starting", { dataDir: settings.dataDir, vpcd, secretFile: settings.secretFile });
+
+  // Loaded here so that --help and usage errors do not load the card and its crypto.
+  const { createDevice } = await import("./device.ts");
+
+  let device;
+  try {
+    device = await createDevice({
+      dataDir: settings.dataDir,
+      name: settings.name,
+      logger,
+      secretFile: settings.secretFile,
+    });
+  } catch (error) {
+    logger.error("device failed to open its data directory", { dataDir: settings.dataDir, error: describe(error) });
+    return 1;
+  }
+
+  const link = new VpcdLink({ address: settings.vpcd, card: device, logger });
+  link.start();
+
+  const signal = await nextStopSignal();
+  logger.info("vdevice stopping", { signal });
+
+  // A second signal while closing means the user does not want to wait.
+  for (const name of STOP_SIGNALS) process.once(name, () => process.exit(130));
+
+  await link.stop();
+  await device.close();
+  logger.info("vdevice stopped", { dataDir: settings.dataDir });
+  return 0;
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM received. */
+function nextStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const handlers = STOP_SIGNALS.map((name) => {
+      const handler = () => {
+        for (const [other, otherHandler] of handlers) process.off(other, otherHandler);
+        resolve(name);
+      };
+      process.on(name, handler);
+      return [name, handler] as const;
+    });
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+process.exit(await main(process.argv.slice(2)));

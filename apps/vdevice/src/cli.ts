@@ -1,0 +1,179 @@
+/**
+ * Command-line parsing for the virtual device. Pure: it takes the arguments and
+ * the environment, and returns the settings or a UsageError naming the bad value.
+ */
+
+import { isLogLevel, LOG_LEVELS } from "./log.ts";
+import type { LogLevel } from "./log.ts";
+import { DEFAULT_VPCD_ADDRESS } from "./transport/vpcd.ts";
+import type { VpcdAddress } from "./transport/vpcd.ts";
+
+export interface DeviceSettings {
+  /** Device name; also the last component of the default data directory. */
+  name: string;
+  dataDir: string;
+  vpcd: VpcdAddress;
+  logLevel: LogLevel;
+
+  /** File holding the device secret; undefined lets the device choose. */
+  secretFile?: string;
+}
+
+export type CommandLine = { kind: "help" } | { kind: "run"; settings: DeviceSettings };
+
+/** A command-line mistake; main prints the message and exits with status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const DEFAULT_NAME = "default";
+
+export const USAGE = `Usage: vdevice [options]
+
+Runs a virtual SmartCard-HSM that PC/SC clients (OpenSC, pkcs11-tool) reach
+through pcscd and its vpcd reader driver. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --name NAME           device name, [A-Za-z0-9._-], at most 64 characters
+                        (default: ${DEFAULT_NAME})
+  --data-dir DIR        directory for the device's state (default:
+                        $XDG_DATA_HOME/vdevice/NAME, else ~/.local/share/vdevice/NAME)
+  --secret-file FILE    file holding the device secret that seals the state
+                        (default: chosen by the device)
+  --vpcd HOST:PORT      address of vpcd's listening socket (default:
+                        ${DEFAULT_VPCD_ADDRESS.host}:${DEFAULT_VPCD_ADDRESS.port}, the reader "Virtual PCD 00 00";
+                        port 35964 is "Virtual PCD 00 01")
+  --log-level LEVEL     ${LOG_LEVELS.join(", ")} (default: info); debug logs
+                        each command's INS and status word
+  -h, --help            print this help and exit
+`;
+
+const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level"] as const;
+type ValueOption = (typeof OPTIONS_WITH_VALUE)[number];
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Parses `args` (without the program name); `env` supplies HOME and XDG_DATA_HOME. */
+export function parseCommandLine(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
+  const values = new Map<ValueOption, string>();
+
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    if (arg === "--help" || arg === "-h") return { kind: "help" };
+
+    const [option, inlineValue] = splitOption(arg);
+    if (!isValueOption(option)) {
+      throw new UsageError(
+        arg.startsWith("-")
+          ? `unknown option "${arg}": see --help for the options`
+          : `unexpected argument "${arg}": vdevice takes options only, see --help`,
+      );
+    }
+
+    let value = inlineValue;
+    if (value === undefined) {
+      value = args[index + 1];
+      if (value === undefined) throw new UsageError(`missing value after ${option}: ${describeValue(option)}`);
+      index++;
+    }
+
+    if (values.has(option)) throw new UsageError(`${option} given twice: give it once`);
+    values.set(option, value);
+  }
+
+  return { kind: "run", settings: buildSettings(values, env) };
+}
+
+function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<string, string | undefined>>): DeviceSettings {
+  const name = parseName(values.get("--name") ?? DEFAULT_NAME);
+  const dataDir = parsePath("--data-dir", values.get("--data-dir")) ?? defaultDataDir(name, env);
+  const secretFile = parsePath("--secret-file", values.get("--secret-file"));
+  const vpcd = values.has("--vpcd") ? parseVpcdAddress(values.get("--vpcd")!) : { ...DEFAULT_VPCD_ADDRESS };
+  const logLevel = parseLogLevel(values.get("--log-level") ?? "info");
+
+  return { name, dataDir, vpcd, logLevel, ...(secretFile === undefined ? {} : { secretFile }) };
+}
+
+/** Splits `--option=value`; a plain `--option` has no inline value. */
+function splitOption(arg: string): [string, string | undefined] {
+  const equals = arg.indexOf("=");
+  if (!arg.startsWith("--") || equals < 0) return [arg, undefined];
+  return [arg.slice(0, equals), arg.slice(equals + 1)];
+}
+
+function isValueOption(option: string): option is ValueOption {
+  return (OPTIONS_WITH_VALUE as readonly string[]).includes(option);
+}
+
+function describeValue(option: ValueOption): string {
+  switch (option) {
+    case "--name":
+      return "give a device name such as --name default";
+    case "--data-dir":
+      return "give a directory such as --data-dir ./state";
+    case "--secret-file":
+      return "give a file path such as --secret-file ./device.secret";
+    case "--vpcd":
+      return "give HOST:PORT such as --vpcd 127.0.0.1:35963";
+    case "--log-level":
+      return `give one of ${LOG_LEVELS.join(", ")}`;
+  }
+}
+
+function parseName(value: string): string {
+  if (!NAME_PATTERN.test(value) || value === "." || value === "..") {
+    throw new UsageError(
+      `invalid --name "${value}": use 1 to 64 letters, digits, ".", "_" or "-" (it names the data directory)`,
+    );
+  }
+  return value;
+}
+
+function parsePath(option: "--data-dir" | "--secret-file", value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "") throw new UsageError(`invalid ${option} "": ${describeValue(option)}`);
+  return value;
+}
+
+/** Parses `HOST:PORT`; HOST may be a name, an IPv4 address or a bracketed IPv6 address. */
+export function parseVpcdAddress(value: string): VpcdAddress {
+  const match = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(value);
+  if (!match) {
+    throw new UsageError(`invalid --vpcd "${value}": give HOST:PORT such as 127.0.0.1:35963`);
+  }
+
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`invalid port in --vpcd "${value}": give a TCP port from 1 to 65535`);
+  }
+
+  const host = match[1].startsWith("[") ? match[1].slice(1, -1) : match[1];
+  return { host, port };
+}
+
+function parseLogLevel(value: string): LogLevel {
+  if (!isLogLevel(value)) {
+    throw new UsageError(`invalid --log-level "${value}": give one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return value;
+}
+
+/** Returns `$XDG_DATA_HOME/vdevice/<name>`, else `$HOME/.local/share/vdevice/<name>`. */
+export function defaultDataDir(name: string, env: Readonly<Record<string, string | undefined>>): string {
+  // The XDG Base Directory Specification treats a relative path as invalid, so it is ignored.
+  const xdgDataHome = env.XDG_DATA_HOME;
+  if (xdgDataHome !== undefined && xdgDataHome.startsWith("/")) return joinPath(xdgDataHome, "vdevice", name);
+
+  const home = env.HOME;
+  if (home === undefined || home === "") {
+    throw new UsageError("no default data directory: HOME is not set; give --data-dir DIR");
+  }
+  return joinPath(home, ".local", "share", "vdevice", name);
+}
+
+function joinPath(first: string, ...rest: string[]): string {
+  return [first.replace(/\/+$/, ""), ...rest].join("/");
+}
