@@ -57,7 +57,7 @@ describe("loadOrCreateDeviceSecret", () => {
     await writeFile(path, new Uint8Array(31), { mode: 0o600 });
 
     await expect(loadOrCreateDeviceSecret(path, { log: silentLogger })).rejects.toThrow(
-      `device secret file ${path} holds 31 bytes, expected 32`,
+      `invalid device secret file ${path}: 31 bytes, expected 32`,
     );
   });
 

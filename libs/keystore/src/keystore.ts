@@ -79,7 +79,7 @@ export interface Keystore {
    * A blocked PIN (remaining 0) returns { ok: false, remaining: 0 } unchecked.
    *
    * The counter change is committed to the backend at once in a batch of its
-   * own (never together with staged writes), and is also applied to a staged
+   * own, never together with staged writes. It is also applied to a staged
    * copy of the PIN record, so a guess counts whether the open transaction is
    * later committed or rolled back. A mismatch leaves the lock state as it was.
    * Throws KeystoreNotInitializedError when the PIN has not been set.

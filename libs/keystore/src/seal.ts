@@ -3,9 +3,9 @@
  * the associated data.
  *
  * Layout: format [1] || nonce [12] || ciphertext || tag [16]. The format byte
- * says which key sealed the record and is itself authenticated, so a record
- * sealed under the device key cannot be opened as an MKEK record or the other
- * way round.
+ * names the key that sealed the record and is itself authenticated. So a
+ * record sealed under the device key cannot be opened as an MKEK record, nor
+ * the other way round.
  */
 
 import { gcm } from "@noble/ciphers/aes.js";

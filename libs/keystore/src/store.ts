@@ -75,7 +75,7 @@ async function openRoot(
   const names = await backend.list();
   if (names.length > 0) {
     throw new KeystoreIntegrityError(
-      `storage holds ${names.length} records but no keystore header ("${HEADER_NAME}"): not a keystore, or the header was deleted`,
+      `keystore header "${HEADER_NAME}" is missing although the storage contains ${names.length} records: not a keystore, or the header was deleted`,
     );
   }
   const root = new RootKeys(deviceSecret, random(STORE_ID_LENGTH));
@@ -93,7 +93,7 @@ class StoreKeystore implements Keystore {
   readonly #random: (length: number) => Uint8Array;
   readonly #scrypt: ScryptParams;
   readonly #transaction: Transaction;
-  /** PIN records as the backend holds them; staged copies live in the transaction. */
+  /** PIN records as committed to the backend. Staged copies are in the transaction. */
   readonly #committedPins: Map<PinReference, PinRecord | undefined>;
   #mkek: Uint8Array | undefined;
   /** AES-256-GCM key of MKEK-sealed records, derived from the MKEK while unlocked. */
@@ -254,9 +254,9 @@ class StoreKeystore implements Keystore {
   // --- internals -----------------------------------------------------------
 
   /**
-   * VERIFY semantics: a blocked PIN is not checked; otherwise the lowered
-   * counter is committed before scrypt runs, and a match commits the restored
-   * counter and unlocks the MKEK.
+   * Checks a PIN with VERIFY semantics. A blocked PIN is not checked. Otherwise
+   * the lowered counter is committed before scrypt runs, and a match commits
+   * the restored counter and unlocks the MKEK.
    */
   async #checkPin(ref: PinReference, pin: Uint8Array): Promise<PinCheckResult> {
     checkPin(pin, ref === "user" ? "user PIN" : "SO-PIN");

@@ -33,7 +33,7 @@ describe("openKeystore", () => {
     const backend = new MemoryBackend();
     await backend.commit(new Map([["file/C401", bytes("x")]]));
 
-    await expect(open(backend, randomSecret())).rejects.toThrow(/no keystore header/);
+    await expect(open(backend, randomSecret())).rejects.toThrow(/keystore header "keystore\/header" is missing/);
   });
 
   it("rejects invalid scrypt parameters", async () => {

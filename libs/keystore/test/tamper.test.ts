@@ -9,7 +9,7 @@ function flipped(bytes: Uint8Array, index: number): Uint8Array {
   return copy;
 }
 
-/** A committed store with a user key, a device key and a public file. */
+/** Creates a committed store with a user key and a device key. */
 async function populatedStore() {
   const backend = new MemoryBackend();
   const secret = randomSecret();

@@ -56,7 +56,7 @@ async function readSecret(path: string, log: Logger): Promise<Uint8Array | undef
   if (bytes.length !== DEVICE_SECRET_LENGTH) {
     bytes.fill(0);
     throw new Error(
-      `device secret file ${path} holds ${bytes.length} bytes, expected ${DEVICE_SECRET_LENGTH}: ` +
+      `invalid device secret file ${path}: ${bytes.length} bytes, expected ${DEVICE_SECRET_LENGTH}; ` +
         `restore the original file, because the device data cannot be opened without it`,
     );
   }

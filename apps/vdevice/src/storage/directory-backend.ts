@@ -9,7 +9,7 @@
  *   .*.tmp       temporary files (removed on open)
  *
  * Each record write goes to a temporary file in the same directory, which is
- * fsynced and renamed over the record; the directory is fsynced after renames
+ * fsynced and renamed over the record. The directory is fsynced after renames
  * and removals. A batch of more than one change is first written to the
  * journal, so a crash during the batch is completed on the next open.
  */
@@ -165,8 +165,8 @@ async function removeTemporaryFiles(directory: string, log: Logger): Promise<voi
 
 /**
  * Finishes the batch of a journal that a crash left behind. The journal is
- * fsynced before it is renamed into place, so one that does not decode means
- * the disk corrupted it; it is dropped with an error line.
+ * fsynced before it is renamed into place, so one that does not decode was
+ * corrupted on disk. Such a journal is dropped with an error line.
  */
 async function replayJournal(directory: string, log: Logger): Promise<void> {
   const path = `${directory}/${JOURNAL_FILE_NAME}`;

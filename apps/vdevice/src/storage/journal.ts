@@ -1,7 +1,7 @@
 /**
  * The commit journal: a batch of record changes written to one file before any
- * of them is applied, so that a crash in the middle of a batch is finished on
- * the next open instead of leaving half a batch behind.
+ * of them is applied. A crash in the middle of a batch is then finished on the
+ * next open instead of leaving half a batch behind.
  *
  * Layout: "HSMJ" || count [4] || entries || SHA-256 of all preceding bytes [32].
  * Entry: name length [2] || UTF-8 name || kind [1] (1 write, 0 delete) ||

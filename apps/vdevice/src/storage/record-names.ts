@@ -9,7 +9,7 @@
 const SAFE_BYTE = /^[A-Za-z0-9_-]$/;
 const RECORD_SUFFIX = ".rec";
 
-/** Longest file name most file systems accept (ext4, APFS, NTFS: 255). */
+/** Maximum file name length of ext4, APFS and NTFS, in bytes or UTF-16 units. */
 const MAX_FILE_NAME = 255;
 
 const encoder = new TextEncoder();
