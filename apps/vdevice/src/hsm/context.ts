@@ -124,7 +124,7 @@ export class CommandContext {
     if (keyId === 0) {
       throw new CardError(SW.SECURITY_STATUS_NOT_SATISFIED, "key 0 is the device key and cannot be used or replaced");
     }
-    if (keyId > MAX_KEY_ID) throw new CardError(SW.INCORRECT_P1_P2, `key id ${keyId} out of range`);
+    if (keyId > MAX_KEY_ID) throw new CardError(SW.INCORRECT_P1P2, `key id ${keyId} out of range`);
   }
 
   // --- keys --------------------------------------------------------------
@@ -151,7 +151,7 @@ export class CommandContext {
       throw new CardError(SW.NOT_ENOUGH_MEMORY, `key ${keyId}: usage counter exhausted`);
     }
     if (info.meta.algorithms && !info.meta.algorithms.includes(algorithm)) {
-      throw new CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED, `key ${keyId}: algorithm ${hex(algorithm)} not allowed`);
+      throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `key ${keyId}: algorithm ${hex(algorithm)} not allowed`);
     }
 
     this.requireKeyMaterial();

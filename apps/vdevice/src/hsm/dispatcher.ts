@@ -4,16 +4,39 @@
  */
 import { CardError, SW, type AppletResponse, type CommandApdu } from "@hsmkit/apdu";
 import { TlvError } from "@hsmkit/tlv";
+import { changeReferenceData } from "../commands/change-reference-data.ts";
 import { decipher } from "../commands/decipher.ts";
+import { deleteFile } from "../commands/delete-file.ts";
+import { enumerateObjects } from "../commands/enumerate-objects.ts";
 import { generateAsymmetricKeyPair } from "../commands/generate-asymmetric-key-pair.ts";
+import { getChallenge } from "../commands/get-challenge.ts";
+import { importDkekShare } from "../commands/import-dkek-share.ts";
+import { initialize } from "../commands/initialize.ts";
+import { readBinary } from "../commands/read-binary.ts";
+import { resetRetryCounter } from "../commands/reset-retry-counter.ts";
+import { select } from "../commands/select.ts";
 import { signature } from "../commands/signature.ts";
+import { updateBinary } from "../commands/update-binary.ts";
+import { verify } from "../commands/verify.ts";
 import { CommandContext, type CommandHandler, type HsmState } from "./context.ts";
 
 /** Handlers by INS. An INS not listed answers 6D00 (this includes the removed session-PIN command 5A). */
 export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
+  [0x20, verify],
+  [0x24, changeReferenceData],
+  [0x2c, resetRetryCounter],
   [0x46, generateAsymmetricKeyPair],
+  [0x50, initialize],
+  [0x52, importDkekShare],
+  [0x58, enumerateObjects],
   [0x62, decipher],
   [0x68, signature],
+  [0x84, getChallenge],
+  [0xa4, select],
+  [0xb0, readBinary],
+  [0xb1, readBinary],
+  [0xd7, updateBinary],
+  [0xe4, deleteFile],
 ]);
 
 /**

@@ -110,11 +110,11 @@ export class KeyDomains {
    * or an empty table → 6B00, a domain beyond the table → 6A86. Null means unset.
    */
   async checkedDomain(domain: number): Promise<DomainState | null> {
-    if (domain >= MAX_KEY_DOMAINS) throw new CardError(SW.WRONG_P1_P2, `key domain ${domain} out of range (0..15)`);
+    if (domain >= MAX_KEY_DOMAINS) throw new CardError(SW.WRONG_P1P2, `key domain ${domain} out of range (0..15)`);
 
     const table = await this.table();
-    if (table.length === 0) throw new CardError(SW.WRONG_P1_P2, "no key domains are configured");
-    if (domain >= table.length) throw new CardError(SW.INCORRECT_P1_P2, `key domain ${domain} does not exist`);
+    if (table.length === 0) throw new CardError(SW.WRONG_P1P2, "no key domains are configured");
+    if (domain >= table.length) throw new CardError(SW.INCORRECT_P1P2, `key domain ${domain} does not exist`);
 
     return table[domain];
   }
@@ -151,6 +151,40 @@ export class KeyDomains {
     table[domain] = next;
     await this.saveTable(table);
     return next;
+  }
+
+  /** Sets up an unset domain expecting `total` shares (KEY DOMAIN P1 01). */
+  async create(domain: number, total: number): Promise<DomainState> {
+    const table = await this.table();
+    const state: DomainState = { total, imported: 0, kcv: new Uint8Array(8), pendingWrap: false };
+    table[domain] = state;
+    await this.saveTable(table);
+    return state;
+  }
+
+  /** Forgets the DKEK and the imported shares, keeping the number of shares expected (KEY DOMAIN P1 04). */
+  async clear(domain: number, state: DomainState | null): Promise<DomainState> {
+    await this.deleteSecrets(domain);
+    if (!state) return { total: 0xff, imported: 0xff, kcv: new Uint8Array(8), pendingWrap: false };
+
+    const table = await this.table();
+    const cleared: DomainState = { total: state.total, imported: 0, kcv: new Uint8Array(8), pendingWrap: false };
+    table[domain] = cleared;
+    await this.saveTable(table);
+    return cleared;
+  }
+
+  /** Returns the domain to the unset state and deletes its DKEK (KEY DOMAIN P1 03). */
+  async remove(domain: number): Promise<void> {
+    await this.deleteSecrets(domain);
+    const table = await this.table();
+    table[domain] = null;
+    await this.saveTable(table);
+  }
+
+  private async deleteSecrets(domain: number): Promise<void> {
+    await this.keystore.delete(accumulatorName(domain));
+    await this.keystore.delete(dkekName(domain));
   }
 
   /** Moves every completed DKEK still sealed under the device secret under the MKEK (after a PIN verification). */

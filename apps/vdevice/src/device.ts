@@ -1,0 +1,128 @@
+/**
+ * The virtual SmartCard-HSM: storage, keystore, the HSM and rescue applets and
+ * the card runtime that carries APDUs to them. The transport (vpcd) and tests
+ * talk to it only through `transmit` and the power calls.
+ */
+import { CardRuntime, formatStatusWord, type CommandApdu } from "@hsmkit/apdu";
+import { MemoryBackend, openKeystore, type StorageBackend } from "@hsmkit/keystore";
+import { HsmApplet } from "./hsm/applet.ts";
+import { HSM_ATR } from "./hsm/constants.ts";
+import type { HsmState } from "./hsm/context.ts";
+import { DeviceState } from "./hsm/device-state.ts";
+import { ensureDeviceIdentity } from "./hsm/identity.ts";
+import { KeyDomains } from "./hsm/key-domains.ts";
+import { ObjectStore } from "./hsm/objects.ts";
+import { SessionState } from "./hsm/session.ts";
+import { silentLogger, type Logger } from "./log.ts";
+import { RescueApplet } from "./rescue/rescue-applet.ts";
+import { defaultSecretPath, loadOrCreateDeviceSecret } from "./storage/device-secret.ts";
+import { openDirectoryBackend } from "./storage/directory-backend.ts";
+
+export interface DeviceOptions {
+  /** Data directory; undefined keeps everything in memory (lost on close). */
+  dataDir?: string;
+  /** Name used in log records. */
+  name?: string;
+  logger?: Logger;
+  /** File of the device secret; default: beside the data directory. Ignored in memory. */
+  secretFile?: string;
+  /** scrypt cost of the PIN derivation; tests lower it. */
+  scrypt?: { N: number; r: number; p: number };
+  /** Random source; defaults to crypto.getRandomValues. */
+  random?: (length: number) => Uint8Array;
+}
+
+export interface VirtualDevice {
+  /** Answer to reset: the 24-byte ATR of the SmartCard-HSM. */
+  readonly atr: Uint8Array;
+  powerOn(): void;
+  powerOff(): void;
+  reset(): void;
+  /** Processes one command APDU and returns the response APDU (data ‖ SW1 SW2). */
+  transmit(command: Uint8Array): Promise<Uint8Array>;
+  /** Releases the data directory; the device cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** Opens the device on its storage, creating the device identity at first start. */
+export async function createDevice(options: DeviceOptions = {}): Promise<VirtualDevice> {
+  const logger = options.logger ?? silentLogger;
+  const random = options.random ?? randomBytes;
+
+  const directory = options.dataDir === undefined ? undefined : await openDirectoryBackend(options.dataDir, { log: logger });
+  const backend: StorageBackend = directory ?? new MemoryBackend();
+
+  try {
+    const deviceSecret =
+      options.dataDir === undefined
+        ? random(32)
+        : await loadOrCreateDeviceSecret(options.secretFile ?? defaultSecretPath(options.dataDir), { log: logger });
+
+    const keystore = await openKeystore(backend, { deviceSecret, random, scrypt: options.scrypt });
+    deviceSecret.fill(0);
+
+    const objects = new ObjectStore(keystore);
+    const device = new DeviceState(keystore, objects);
+    await device.load();
+
+    if (await ensureDeviceIdentity(objects, device, random)) {
+      await keystore.commit();
+      logger.info("device identity created", { chr: device.identity?.chr });
+    }
+
+    const state: HsmState = {
+      keystore,
+      objects,
+      device,
+      domains: new KeyDomains(keystore, random),
+      session: new SessionState(),
+      random,
+      logger,
+    };
+
+    const hsm = new HsmApplet(state);
+    const rescue = new RescueApplet({ keystore, serial: () => device.identity?.serial ?? new Uint8Array(8) });
+    const runtime = new CardRuntime({
+      atr: HSM_ATR,
+      applets: [hsm, rescue],
+      onCommand: (command, sw, detail) => logCommand(logger, command, sw, detail),
+      onError: (error, command) => {
+        logger.error("command failed with an internal error", { ins: command && hexByte(command.ins), error: describe(error) });
+      },
+    });
+
+    return {
+      atr: runtime.atr,
+      powerOn: () => runtime.powerOn(),
+      powerOff: () => runtime.powerOff(),
+      reset: () => runtime.reset(),
+      transmit: (command) => runtime.transmit(command),
+      close: async () => {
+        keystore.lock();
+        await directory?.close();
+      },
+    };
+  } catch (error) {
+    await directory?.close();
+    throw error;
+  }
+}
+
+function logCommand(logger: Logger, command: CommandApdu | undefined, sw: number, detail: string | undefined): void {
+  if (logger.level !== "debug") return;
+  logger.debug("apdu", { ins: command ? hexByte(command.ins) : undefined, sw: formatStatusWord(sw), detail });
+}
+
+function randomBytes(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += 65536) crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65536)));
+  return out;
+}
+
+function hexByte(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, "0");
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
