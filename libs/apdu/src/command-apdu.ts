@@ -128,7 +128,7 @@ export function encodeCommandApdu(command: CommandApduFields, options: { extende
 
   const extended = options.extended === true || data.length > 255 || ne > 256;
   const header = [command.cla, command.ins, command.p1, command.p2];
-  const lc = data.length === 0 ? [] : extended ? [0x00, data.length >> 8, data.length & 0xff] : [data.length];
+  const lc = encodeLc(data.length, extended);
   const le = encodeLe(ne, extended, data.length > 0);
 
   const out = new Uint8Array(header.length + lc.length + data.length + le.length);
@@ -137,6 +137,12 @@ export function encodeCommandApdu(command: CommandApduFields, options: { extende
   out.set(data, header.length + lc.length);
   out.set(le, header.length + lc.length + data.length);
   return out;
+}
+
+function encodeLc(nc: number, extended: boolean): number[] {
+  if (nc === 0) return [];
+  if (!extended) return [nc];
+  return [0x00, nc >> 8, nc & 0xff];
 }
 
 function encodeLe(ne: number, extended: boolean, hasData: boolean): number[] {

@@ -15,3 +15,13 @@ export {
 export { encodeResponseApdu, parseResponseApdu, type ResponseApdu } from "./response-apdu.ts";
 export { bytesRemainingSw, describeStatusWord, formatStatusWord, retriesLeftSw, SW, type StatusWord } from "./status-words.ts";
 export { transmitApdu, type Transmit } from "./transmit.ts";
+export {
+  CardRuntime,
+  isSelectByAid,
+  type Applet,
+  type AppletResponse,
+  type CardResponse,
+  type CardRuntimeOptions,
+  type SecureMessagingHandler,
+} from "./card-runtime.ts";
+export { CLA_CHAINING, MAX_CHAINED_DATA } from "./command-chaining.ts";

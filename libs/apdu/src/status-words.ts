@@ -102,7 +102,7 @@ export type StatusWord = (typeof SW)[keyof typeof SW];
 /** Returns 63CX: verification failed with `retries` (0 to 15) tries left. */
 export function retriesLeftSw(retries: number): number {
   if (!Number.isInteger(retries) || retries < 0 || retries > 15) {
-    throw new RangeError(`invalid retry count ${retries}: 63CX holds 0 to 15`);
+    throw new RangeError(`invalid retry count ${retries}: must be an integer from 0 to 15`);
   }
   return SW.RETRIES_LEFT | retries;
 }

@@ -10,8 +10,8 @@ export type Transmit = (command: Uint8Array) => Promise<Uint8Array>;
 const MAX_GET_RESPONSE_ROUNDS = 256;
 
 /**
- * Sends a command and returns the complete response. A 6CXX answer resends the
- * command once with Ne = XX. Each 61XX answer is followed by GET RESPONSE
+ * Sends a command and returns the complete response. A 6CXX response resends the
+ * command once with Ne = XX. Each 61XX response is followed by GET RESPONSE
  * (`00 C0 00 00 XX`) and the data parts are concatenated; the returned SW is the
  * last one. Throws Error when the card keeps answering 61XX beyond 256 rounds.
  */
@@ -30,7 +30,7 @@ export async function transmitApdu(
   const parts = [response.data];
   for (let round = 0; response.sw >> 8 === 0x61; round++) {
     if (round === MAX_GET_RESPONSE_ROUNDS) {
-      throw new Error(`card answered 61XX to ${MAX_GET_RESPONSE_ROUNDS} GET RESPONSE commands in a row; giving up`);
+      throw new Error(`card returned 61XX to ${MAX_GET_RESPONSE_ROUNDS} GET RESPONSE commands in a row; giving up`);
     }
     const ne = response.sw & 0xff || 256;
     response = parseResponseApdu(await transmit(encodeCommandApdu({ cla: 0x00, ins: 0xc0, p1: 0x00, p2: 0x00, ne })));
