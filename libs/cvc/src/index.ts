@@ -15,3 +15,5 @@ export * from "./certificate.ts";
 export * from "./authenticated-request.ts";
 export * from "./signer.ts";
 export * from "./verify.ts";
+export * from "./chain.ts";
+export * from "./describe.ts";
