@@ -83,7 +83,7 @@ export function rsaModulusBytes(key: RsaPrivateKey): number {
  * algorithm 21, and returns exactly k bytes, leading zeros included.
  * A block shorter than k bytes is zero-padded on the right, as the firmware does.
  * Throws CardError WRONG_LENGTH (67 00) for an empty block or one longer than k bytes, and
- * EXECUTION_ERROR (64 00) when the block's value is not below n (the firmware's answer).
+ * EXECUTION_ERROR (64 00), the firmware's status word, when the block's value is not below n.
  */
 export async function rsaRaw(key: RsaPrivateKey, block: Uint8Array): Promise<Uint8Array> {
   const k = rsaModulusBytes(key);
@@ -152,7 +152,7 @@ export async function rsaPssSign(
  * the unpadded plaintext for "pkcs1" (RSAES-PKCS1-v1_5) and OAEP (MGF1 with the same hash,
  * empty label).
  * For "pkcs1" and OAEP the ciphertext must be exactly k bytes (CardError WRONG_LENGTH, 67 00),
- * and a padding failure raises CardError EXECUTION_ERROR (64 00), as the firmware answers.
+ * and a padding failure raises CardError EXECUTION_ERROR (64 00), as the firmware does.
  */
 export async function rsaDecrypt(key: RsaPrivateKey, scheme: RsaDecryptScheme, ciphertext: Uint8Array): Promise<Uint8Array> {
   if (scheme === "raw") return rsaRaw(key, ciphertext);
