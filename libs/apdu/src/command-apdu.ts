@@ -116,7 +116,7 @@ function extendedNe(le: number): number {
  * A command without data and with Ne = 0 encodes as the 4-byte header, which the
  * SmartCard-HSM parses as Ne = 256.
  */
-export function encodeCommandApdu(command: CommandApduFields, options: { extended?: boolean } = {}): Uint8Array {
+export function encodeCommandApdu(command: CommandApduFields, options: { extended?: boolean } = {}): Uint8Array<ArrayBuffer> {
   const data = command.data ?? new Uint8Array();
   const ne = command.ne ?? 0;
   checkByte("CLA", command.cla);

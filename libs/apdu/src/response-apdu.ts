@@ -17,7 +17,7 @@ export function parseResponseApdu(bytes: Uint8Array): ResponseApdu {
 }
 
 /** Builds a response frame from data and a status word. */
-export function encodeResponseApdu(data: Uint8Array, sw: number): Uint8Array {
+export function encodeResponseApdu(data: Uint8Array, sw: number): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(sw) || sw < 0 || sw > 0xffff) throw new RangeError(`invalid status word ${sw}: must be 0x0000 to 0xFFFF`);
 
   const out = new Uint8Array(data.length + 2);

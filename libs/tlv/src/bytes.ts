@@ -1,7 +1,7 @@
 /** Byte helpers shared by the TLV and APDU code. */
 
 /** Concatenates byte arrays into a new array. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let total = 0;
   for (const part of parts) total += part.length;
 
@@ -28,7 +28,7 @@ export function toHex(bytes: Uint8Array): string {
  * `"00 A4 04 00"` works. Throws SyntaxError on any other character or an odd
  * number of digits.
  */
-export function fromHex(hex: string): Uint8Array {
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   const bad = hex.search(/[^0-9a-fA-F\s]/);
   if (bad >= 0) {
     throw new SyntaxError(`invalid hex: character ${JSON.stringify(hex[bad])} at index ${bad} is not a hex digit`);

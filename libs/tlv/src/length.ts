@@ -8,7 +8,7 @@
 export const MAX_TLV_LENGTH = 0xffffffff;
 
 /** Encodes a value length in the shortest form. Throws RangeError beyond 0xFFFFFFFF. */
-export function encodeLength(length: number): Uint8Array {
+export function encodeLength(length: number): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(length) || length < 0 || length > MAX_TLV_LENGTH) {
     throw new RangeError(`invalid TLV length ${length}: must be an integer from 0 to ${MAX_TLV_LENGTH}`);
   }

@@ -61,13 +61,13 @@ export function describeInvalidTag(tag: number): string | undefined {
 }
 
 /** Encodes a tag number into its 1 to 3 bytes. Throws RangeError when the tag is invalid. */
-export function encodeTag(tag: number): Uint8Array {
+export function encodeTag(tag: number): Uint8Array<ArrayBuffer> {
   const problem = describeInvalidTag(tag);
   if (problem !== undefined) throw new RangeError(`invalid tag ${describeNumber(tag)}: ${problem}`);
   return tagBytesUnchecked(tag);
 }
 
-function tagBytesUnchecked(tag: number): Uint8Array {
+function tagBytesUnchecked(tag: number): Uint8Array<ArrayBuffer> {
   const count = tagByteCount(tag);
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) out[i] = (tag >>> (8 * (count - 1 - i))) & 0xff;
