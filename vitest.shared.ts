@@ -1,3 +1,4 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // Shared by every project: resolve workspace packages to their TypeScript
@@ -5,6 +6,6 @@ import { defineConfig } from "vitest/config";
 // Vitest runs test files through Vite's SSR pipeline, which takes its own list.
 export default defineConfig({
   resolve: { conditions: ["source"] },
-  ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  ssr: { resolve: { conditions: [...defaultServerConditions, "source"], externalConditions: ["source"] } },
   test: { include: ["test/**/*.test.ts"] },
 });
