@@ -1,5 +1,5 @@
 /**
- * Authenticated request (BSI TR-03110 part 3, C.2), the SmartCard-HSM's answer to
+ * Authenticated request (BSI TR-03110 part 3, C.2), the SmartCard-HSM's response to
  * GENERATE ASYMMETRIC KEY PAIR and the content of EF CE00:
  *
  *   67 {

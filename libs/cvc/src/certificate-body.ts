@@ -68,7 +68,7 @@ export function encodeCertificateBody(body: CertificateBodyInput): Uint8Array {
     throw new CvcError("invalid-argument", "profileId", `profile identifier ${profileId} is not a byte value; TR-03110 uses 0`);
   }
 
-  const parts = [encodeTlv(TAG_PROFILE_IDENTIFIER, Uint8Array.of(profileId))];
+  const parts: Uint8Array[] = [encodeTlv(TAG_PROFILE_IDENTIFIER, Uint8Array.of(profileId))];
   if (body.car !== undefined) parts.push(encodeTlv(TAG_CAR, encodeReference(body.car, "car")));
   parts.push(encodeCvcPublicKey(body.publicKey));
   parts.push(encodeTlv(TAG_CHR, encodeReference(body.chr, "chr")));

@@ -72,7 +72,7 @@ export function decodeCertificateTlv(tlv: Tlv, field = "7F21"): CvCertificate {
 }
 
 /**
- * Decodes concatenated 7F21 certificates, as EF 2F02 holds them
+ * Decodes concatenated 7F21 certificates, as EF 2F02 contains them
  * (device certificate ‖ [DV certificate] ‖ [root certificate]).
  */
 export function decodeCvcChain(bytes: Uint8Array): CvCertificate[] {

@@ -39,10 +39,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function verifyChain(certificates: readonly CvCertificate[], options: ChainOptions): Promise<ChainVerification> {
   if (certificates.length === 0) throw new CvcError("invalid-argument", "certificates", "empty chain");
 
+  // TODO: check CHAT roles too (an issuer must be a CVCA or DV); only links, signatures and dates are checked.
   const path = buildPath(certificates, options);
   for (const certificate of path) checkDates(certificate, options.now);
 
-  // Walk down from the anchor so each key knows the domain it inherits.
+  // Walk down from the anchor so that each EC key without parameters inherits those above it.
   const anchor = path[path.length - 1];
   let inherited = domainOf(anchor) ?? options.domain;
   if (anchor.body.car === anchor.body.chr) await expectValid(anchor, anchor, inherited);

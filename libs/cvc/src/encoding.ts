@@ -103,10 +103,7 @@ function translate<T>(field: string, read: () => T): T {
   }
 }
 
-/**
- * Indexes children by tag, rejecting duplicates and tags outside `allowed`, so
- * every field of a structure is read at most once.
- */
+/** Indexes children by tag. Throws CvcError for a duplicate tag or a tag outside `allowed`. */
 export function indexByTag(items: Tlv[], allowed: readonly number[], field: string): Map<number, Tlv> {
   const index = new Map<number, Tlv>();
   for (const item of items) {
@@ -119,9 +116,9 @@ export function indexByTag(items: Tlv[], allowed: readonly number[], field: stri
 }
 
 /** Returns the child with `tag`, or throws a CvcError naming it as missing. */
-export function required(index: Map<number, Tlv>, tag: number, field: string, what: string): Tlv {
+export function required(index: Map<number, Tlv>, tag: number, field: string, description: string): Tlv {
   const item = index.get(tag);
-  if (item === undefined) throw new CvcError("malformed", `${field}/${formatTagHex(tag)}`, `missing ${what}`);
+  if (item === undefined) throw new CvcError("malformed", `${field}/${formatTagHex(tag)}`, `missing ${description}`);
   return item;
 }
 

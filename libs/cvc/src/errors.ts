@@ -1,7 +1,7 @@
 /**
- * The one error type of this library. `code` is stable and meant for programs;
- * `field` names the data object or argument at fault (for example `7F49/86` or
- * `chr`), and the message quotes both.
+ * The one error type of this library. Its `code` is stable and meant for programs.
+ * Its `field` names the data object or argument at fault (for example `7F49/86`
+ * or `chr`), and the message starts with that field.
  */
 
 /** Stable error codes. */

@@ -49,7 +49,7 @@ export const ID_KEY_DOMAIN_MEMBERSHIP = "1.3.6.1.4.1.24991.4.2";
 /** Hash algorithm names as WebCrypto spells them. */
 export type HashName = "SHA-1" | "SHA-224" | "SHA-256" | "SHA-384" | "SHA-512";
 
-/** What a signature OID selects. */
+/** Signature scheme selected by an id-TA OID. */
 export interface SignatureScheme {
   readonly family: "rsa-v1_5" | "rsa-pss" | "ecdsa";
   readonly hash: HashName;

@@ -67,13 +67,14 @@ export interface CvcMontgomeryEdwardsPublicKey {
 /** Any public key a CVC can carry. */
 export type CvcPublicKey = CvcRsaPublicKey | CvcEcPublicKey | CvcMontgomeryEdwardsPublicKey;
 
-const TAG_1 = 0x81;
-const TAG_2 = 0x82;
-const TAG_3 = 0x83;
-const TAG_4 = 0x84;
-const TAG_5 = 0x85;
-const TAG_6 = 0x86;
-const TAG_7 = 0x87;
+// Context-specific tags inside 7F49, named as OpenSC names them.
+const TAG_PRIME_OR_MODULUS = 0x81;
+const TAG_COEFFICIENT_A_OR_EXPONENT = 0x82;
+const TAG_COEFFICIENT_B = 0x83;
+const TAG_BASE_POINT = 0x84;
+const TAG_ORDER = 0x85;
+const TAG_PUBLIC_POINT = 0x86;
+const TAG_COFACTOR = 0x87;
 
 /** Per-curve constants of the X25519/X448/Ed25519/Ed448 layout. */
 interface OctetCurve {
@@ -131,12 +132,12 @@ function encodeRsa(key: CvcRsaPublicKey): Uint8Array[] {
   const exponent = stripLeadingZeros(key.exponent);
   if (modulus.length === 0 || modulus[0] === 0) throw new CvcError("invalid-argument", "publicKey.modulus", "the modulus is zero or empty");
   if (exponent.length === 0 || exponent[0] === 0) throw new CvcError("invalid-argument", "publicKey.exponent", "the exponent is zero or empty");
-  return [encodeTlv(TAG_1, modulus), encodeTlv(TAG_2, exponent)];
+  return [encodeTlv(TAG_PRIME_OR_MODULUS, modulus), encodeTlv(TAG_COEFFICIENT_A_OR_EXPONENT, exponent)];
 }
 
 function encodeEc(key: CvcEcPublicKey): Uint8Array[] {
   if (key.point.length === 0) throw new CvcError("invalid-argument", "publicKey.point", "empty public point");
-  const point = encodeTlv(TAG_6, key.point);
+  const point = encodeTlv(TAG_PUBLIC_POINT, key.point);
   if (key.domain === undefined) return [point];
 
   const domain = key.domain;
@@ -145,13 +146,13 @@ function encodeEc(key: CvcEcPublicKey): Uint8Array[] {
   splitUncompressedPoint(key.point, f, "publicKey.point");
 
   return [
-    encodeTlv(TAG_1, bigIntToBytes(domain.p, f, "publicKey.domain.p")),
-    encodeTlv(TAG_2, bigIntToBytes(modulo(domain.a, domain.p), f, "publicKey.domain.a")),
-    encodeTlv(TAG_3, bigIntToBytes(domain.b, f, "publicKey.domain.b")),
-    encodeTlv(TAG_4, domain.G),
-    encodeTlv(TAG_5, bigIntToBytes(domain.n, Math.max(byteLength(domain.n), f), "publicKey.domain.n")),
+    encodeTlv(TAG_PRIME_OR_MODULUS, bigIntToBytes(domain.p, f, "publicKey.domain.p")),
+    encodeTlv(TAG_COEFFICIENT_A_OR_EXPONENT, bigIntToBytes(modulo(domain.a, domain.p), f, "publicKey.domain.a")),
+    encodeTlv(TAG_COEFFICIENT_B, bigIntToBytes(domain.b, f, "publicKey.domain.b")),
+    encodeTlv(TAG_BASE_POINT, domain.G),
+    encodeTlv(TAG_ORDER, bigIntToBytes(domain.n, Math.max(byteLength(domain.n), f), "publicKey.domain.n")),
     point,
-    encodeTlv(TAG_7, bigIntToBytes(domain.h, undefined, "publicKey.domain.h")),
+    encodeTlv(TAG_COFACTOR, bigIntToBytes(domain.h, undefined, "publicKey.domain.h")),
   ];
 }
 
@@ -163,10 +164,10 @@ function encodeOctetKey(key: CvcMontgomeryEdwardsPublicKey): Uint8Array[] {
 
   const width = byteLength(curve.p);
   return [
-    encodeTlv(TAG_1, bigIntToBytes(curve.p, width)),
-    encodeTlv(TAG_2, bigIntToBytes(curve.n, width)),
-    encodeTlv(TAG_3, curve.generator),
-    encodeTlv(TAG_4, key.publicKey),
+    encodeTlv(TAG_PRIME_OR_MODULUS, bigIntToBytes(curve.p, width)),
+    encodeTlv(TAG_COEFFICIENT_A_OR_EXPONENT, bigIntToBytes(curve.n, width)),
+    encodeTlv(TAG_COEFFICIENT_B, curve.generator),
+    encodeTlv(TAG_BASE_POINT, key.publicKey),
   ];
 }
 
@@ -184,21 +185,21 @@ export function decodeCvcPublicKey(bytes: Uint8Array): CvcPublicKey {
 export function decodePublicKeyTemplate(template: Tlv, field = "7F49"): CvcPublicKey {
   if (template.tag !== TAG_PUBLIC_KEY) throw new CvcError("malformed", field, `expected tag 7F49, got ${template.tag.toString(16).toUpperCase()}`);
 
-  const items = indexByTag(readChildren(template, field), [TAG_OID, TAG_1, TAG_2, TAG_3, TAG_4, TAG_5, TAG_6, TAG_7], field);
+  const items = indexByTag(readChildren(template, field), [TAG_OID, TAG_PRIME_OR_MODULUS, TAG_COEFFICIENT_A_OR_EXPONENT, TAG_COEFFICIENT_B, TAG_BASE_POINT, TAG_ORDER, TAG_PUBLIC_POINT, TAG_COFACTOR], field);
   const oid = decodeOid(required(items, TAG_OID, field, "public-key OID").value, `${field}/06`);
 
   if (isRsaOid(oid)) return decodeRsa(items, oid, field);
-  if (items.has(TAG_6)) return decodeEc(items, oid, field);
-  if (items.has(TAG_1) && items.has(TAG_4)) return decodeOctetKey(items, oid, field);
+  if (items.has(TAG_PUBLIC_POINT)) return decodeEc(items, oid, field);
+  if (items.has(TAG_PRIME_OR_MODULUS) && items.has(TAG_BASE_POINT)) return decodeOctetKey(items, oid, field);
 
   const kind = isEcdsaOid(oid) ? "an id-TA-ECDSA key without public point 86" : `OID ${oid}`;
   throw new CvcError("unsupported", field, `cannot decode ${kind}`);
 }
 
 function decodeRsa(items: Map<number, Tlv>, oid: string, field: string): CvcRsaPublicKey {
-  const modulus = required(items, TAG_1, field, "RSA modulus").value;
-  const exponent = required(items, TAG_2, field, "RSA public exponent").value;
-  for (const tag of [TAG_3, TAG_4, TAG_5, TAG_6, TAG_7]) {
+  const modulus = required(items, TAG_PRIME_OR_MODULUS, field, "RSA modulus").value;
+  const exponent = required(items, TAG_COEFFICIENT_A_OR_EXPONENT, field, "RSA public exponent").value;
+  for (const tag of [TAG_COEFFICIENT_B, TAG_BASE_POINT, TAG_ORDER, TAG_PUBLIC_POINT, TAG_COFACTOR]) {
     if (items.has(tag)) throw new CvcError("malformed", `${field}/${tag.toString(16).toUpperCase()}`, "unexpected data object in an RSA key");
   }
   if (modulus.length === 0 || exponent.length === 0) throw new CvcError("malformed", field, "empty RSA modulus or exponent");
@@ -206,10 +207,10 @@ function decodeRsa(items: Map<number, Tlv>, oid: string, field: string): CvcRsaP
 }
 
 function decodeEc(items: Map<number, Tlv>, oid: string, field: string): CvcEcPublicKey {
-  const point = items.get(TAG_6)!.value.slice();
+  const point = items.get(TAG_PUBLIC_POINT)!.value.slice();
   if (point.length === 0) throw new CvcError("malformed", `${field}/86`, "empty public point");
 
-  const domainTags = [TAG_1, TAG_2, TAG_3, TAG_4, TAG_5, TAG_7];
+  const domainTags = [TAG_PRIME_OR_MODULUS, TAG_COEFFICIENT_A_OR_EXPONENT, TAG_COEFFICIENT_B, TAG_BASE_POINT, TAG_ORDER, TAG_COFACTOR];
   const present = domainTags.filter((tag) => items.has(tag));
   if (present.length === 0) return { kind: "ec", oid, point };
   if (present.length !== domainTags.length) {
@@ -219,24 +220,24 @@ function decodeEc(items: Map<number, Tlv>, oid: string, field: string): CvcEcPub
 
   const value = (tag: number) => items.get(tag)!.value;
   const domain: EcDomain = {
-    p: bytesToBigInt(value(TAG_1)),
-    a: bytesToBigInt(value(TAG_2)),
-    b: bytesToBigInt(value(TAG_3)),
-    G: value(TAG_4).slice(),
-    n: bytesToBigInt(value(TAG_5)),
-    h: bytesToBigInt(value(TAG_7)),
+    p: bytesToBigInt(value(TAG_PRIME_OR_MODULUS)),
+    a: bytesToBigInt(value(TAG_COEFFICIENT_A_OR_EXPONENT)),
+    b: bytesToBigInt(value(TAG_COEFFICIENT_B)),
+    G: value(TAG_BASE_POINT).slice(),
+    n: bytesToBigInt(value(TAG_ORDER)),
+    h: bytesToBigInt(value(TAG_COFACTOR)),
   };
   if (domain.p < 3n) throw new CvcError("malformed", `${field}/81`, "the field prime is missing or too small");
   return { kind: "ec", oid, domain, point };
 }
 
 function decodeOctetKey(items: Map<number, Tlv>, oid: string, field: string): CvcMontgomeryEdwardsPublicKey {
-  const p = bytesToBigInt(items.get(TAG_1)!.value);
-  const generator = items.get(TAG_3)?.value;
-  const publicKey = items.get(TAG_4)!.value.slice();
+  const p = bytesToBigInt(items.get(TAG_PRIME_OR_MODULUS)!.value);
+  const generator = items.get(TAG_COEFFICIENT_B)?.value;
+  const publicKey = items.get(TAG_BASE_POINT)!.value.slice();
   if (generator === undefined) throw new CvcError("malformed", `${field}/83`, "missing generator, needed to tell X25519/X448 from Ed25519/Ed448");
 
-  // The generator tells the X form (u = 9 or 5, little-endian) from the Ed form.
+  // The generator distinguishes the X form (u = 9 or 5, little-endian) from the Ed form.
   let kind: CvcMontgomeryEdwardsPublicKey["kind"];
   if (p === octetCurve("x25519").p) kind = generator[0] === 0x09 ? "x25519" : "ed25519";
   else if (p === octetCurve("x448").p) kind = generator[0] === 0x05 && generator.length <= 56 ? "x448" : "ed448";

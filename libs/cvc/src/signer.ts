@@ -61,9 +61,9 @@ export function rsaSigner(privateKey: CryptoKey): Signer {
 }
 
 /**
- * Returns a Signer that outputs `length` zero bytes. The SmartCard-HSM puts such
- * a placeholder in the inner signature of requests for X25519/X448 keys, which
- * cannot sign; the outer signature is then the only proof.
+ * Returns a Signer that outputs `length` zero bytes. X25519/X448 keys cannot sign,
+ * so the SmartCard-HSM puts this placeholder in the inner signature of their
+ * requests, and the outer signature is the only proof.
  */
 export function zeroSigner(length: number): Signer {
   return async () => new Uint8Array(length);

@@ -29,7 +29,7 @@ export interface VerifyOptions {
 /**
  * Verifies the signature of a certificate or request (over its 7F4E body) or the
  * outer signature of an authenticated request (over 7F21 ‖ 42) with the
- * signer's public key. Returns false for a wrong signature; throws CvcError when
+ * signer's public key. Returns false for a wrong signature. Throws CvcError when
  * the key cannot be used (unsupported algorithm, missing EC domain parameters).
  */
 export async function verifyCvSignature(
@@ -68,17 +68,17 @@ export async function verifySignature(
       return safely(() => ed448.verify(signature, digest("SHA-256", message), key.publicKey));
     case "x25519":
     case "x448":
-      throw new CvcError("unsupported", "publicKey", `${key.kind} keys are for key agreement and cannot sign; the SmartCard-HSM fills their inner request signature with zeros`);
+      throw new CvcError("unsupported", "publicKey", `${key.kind} keys are for key agreement and cannot sign, so the SmartCard-HSM fills their inner request signature with zeros`);
   }
 }
 
 function verifyEcdsa(key: CvcEcPublicKey, message: Uint8Array, signature: Uint8Array, fallback: EcDomain | undefined): boolean {
   const domain = key.domain ?? fallback;
   if (domain === undefined) {
-    throw new CvcError("invalid-argument", "publicKey.domain", "the key carries only its point (86); pass the domain parameters of its issuer chain in options.domain");
+    throw new CvcError("invalid-argument", "publicKey.domain", "the key carries only its point (86), so pass the domain parameters of its issuer chain in options.domain");
   }
 
-  // The device and most CVC issuers always hash with SHA-256 for EC keys whose OID is not id-TA-ECDSA.
+  // The SmartCard-HSM firmware hashes with SHA-256 for every EC key, so that is the default outside id-TA-ECDSA.
   const scheme = signatureSchemeOf(key.oid);
   const hash: HashName = scheme?.family === "ecdsa" ? scheme.hash : "SHA-256";
 
@@ -116,6 +116,7 @@ async function verifyRsa(key: CvcRsaPublicKey, message: Uint8Array, signature: U
     throw new CvcError("unsupported", "publicKey", `WebCrypto rejected the RSA key: ${(error as Error).message}`);
   }
 
+  // NOTE: the PSS salt length is assumed to equal the digest length, unconfirmed against a real PSS-signed CVC.
   const params = name === "RSA-PSS" ? { name, saltLength: digestLength(scheme.hash) } : { name };
   return crypto.subtle.verify(params, publicKey, signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>);
 }

@@ -1,6 +1,6 @@
 /**
  * Requests and certificates built the way the virtual device builds them, with
- * sizes pinned to what the firmware answers (recorded with OpenSC 0.23).
+ * sizes pinned to the firmware's responses (recorded with OpenSC 0.23).
  */
 
 import { fromHex, toHex } from "@hsmkit/tlv";
@@ -64,7 +64,7 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
 
-/** Builds the answer of GENERATE ASYMMETRIC KEY PAIR: inner request signed by the new key, outer by the device key. */
+/** Builds the response of GENERATE ASYMMETRIC KEY PAIR: inner request signed by the new key, outer by the device key. */
 async function keyGenerationAnswer(publicKey: CvcPublicKey, signer: Signer, device: { signer: Signer }) {
   const request = await signCertificate({ car: "UTCA00001", publicKey, chr: DEVICE_CHR }, signer);
   return encodeAuthenticatedRequest(request, DEVICE_CHR, device.signer);
