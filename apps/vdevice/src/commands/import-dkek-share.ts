@@ -3,7 +3,7 @@
  * - P1 00 with data: import one 32-byte DKEK share (no login needed);
  * - P1 00 without data: status;
  * - P1 01: create a DKEK domain expecting t shares (data = t);
- * - P1 03: delete the domain (answers 6A88 on success, as the firmware);
+ * - P1 03: delete the domain (returns 6A88 on success, as the firmware);
  * - P1 04: clear the domain's DKEK.
  * Every answer but P1 03's is total ‖ outstanding ‖ KCV (8 bytes).
  */
@@ -30,7 +30,7 @@ export const importDkekShare: CommandHandler = async (ctx) => {
     case 0x04:
       return { data: KeyDomains.statusBytes(await ctx.domains.clear(p2, state)) };
     default:
-      // TODO: P1 02 (XKEK key-domain membership) and the XKEK UID in the answers are not implemented.
+      // TODO: P1 02 (XKEK key-domain membership) and the XKEK UID in the responses are not implemented.
       throw new CardError(SW.INCORRECT_P1P2, `KEY DOMAIN: P1 ${p1.toString(16).padStart(2, "0")} not supported`);
   }
 };

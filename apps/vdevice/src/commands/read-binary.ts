@@ -3,7 +3,7 @@
  *
  * Everything a client reads for PKCS#15 (2F02, 2F03, C4 n, CE n, C9 n, CF n) is
  * readable without login; keys, reserved and internal FIDs never are. A read at
- * offset = size answers no data and 9000, because OpenSC reads every PKCS#15
+ * offset = size returns no data and 9000, because OpenSC reads every PKCS#15
  * file until it gets that empty answer.
  */
 import { CardError, SW } from "@hsmkit/apdu";

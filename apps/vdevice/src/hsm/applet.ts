@@ -1,7 +1,7 @@
 /**
- * The SmartCard-HSM applet (AID E8 2B 06 01 04 01 81 C3 1F 02 01) as the card
- * runtime sees it. SELECT by AID answers the FCP and is the logout: it clears
- * the session and locks the keystore's MKEK.
+ * The SmartCard-HSM applet (AID E8 2B 06 01 04 01 81 C3 1F 02 01), plugged
+ * into the card runtime. SELECT by AID returns the FCP and is the logout: it
+ * clears the session and locks the keystore's MKEK.
  */
 import type { Applet, AppletResponse, CommandApdu } from "@hsmkit/apdu";
 import { encodeTlv } from "@hsmkit/tlv";

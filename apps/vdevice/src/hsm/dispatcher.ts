@@ -20,7 +20,7 @@ import { updateBinary } from "../commands/update-binary.ts";
 import { verify } from "../commands/verify.ts";
 import { CommandContext, type CommandHandler, type HsmState } from "./context.ts";
 
-/** Handlers by INS. An INS not listed answers 6D00 (this includes the removed session-PIN command 5A). */
+/** Handlers by INS. An INS not listed returns 6D00 (this includes the removed session-PIN command 5A). */
 export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
   [0x20, verify],
   [0x24, changeReferenceData],
@@ -42,7 +42,7 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
 /**
  * Runs the handler for `apdu.ins`. Its staged writes are committed when it
  * returns and rolled back when it throws. A TlvError escaping a handler means
- * malformed command data and answers 6700, as the firmware does for bad TLVs.
+ * malformed command data and returns 6700, as the firmware does for bad TLVs.
  */
 export async function dispatch(state: HsmState, apdu: CommandApdu): Promise<AppletResponse> {
   const handler = COMMANDS.get(apdu.ins);

@@ -11,7 +11,7 @@ import type { ObjectStore } from "./objects.ts";
 /** File descriptor bytes (FCP tag 82). */
 export const FDB = { WORKING_EF: 0x01, INTERNAL_EF: 0x08, DF: 0x38 } as const;
 
-/** Largest content of one EF, bytes; a write that would pass it answers 6A84. */
+/** Largest content of one EF, bytes; a write that would pass it returns 6A84. */
 export const MAX_FILE_SIZE = 1 << 20;
 
 /** Application label in EF.DIR and EF.TokenInfo. */

@@ -208,7 +208,7 @@ export class KeyDomains {
 
   /**
    * Returns the complete DKEK of `domain`, or undefined when the domain has
-   * none (WRAP answers 6A88 then). Needs a PIN session unless the DKEK is still
+   * none (WRAP returns 6A88 then). Needs a PIN session unless the DKEK is still
    * pending its MKEK seal.
    */
   async loadDkek(domain: number): Promise<Uint8Array | undefined> {
