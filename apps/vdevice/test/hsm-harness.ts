@@ -73,7 +73,7 @@ export class TestCard {
     return this.sw(withLc("00200081", ascii(pin)));
   }
 
-  /** Reads the current EF the way OpenSC does: B1 with Le 00 until an empty answer. */
+  /** Reads the current EF the way OpenSC does: B1 with Le 00 until an empty response. */
   async readCurrentEf(): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let offset = 0;

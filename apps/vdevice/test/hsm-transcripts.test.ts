@@ -1,6 +1,6 @@
 /**
  * OpenSC 0.23 flows recorded against the firmware, replayed at the structure
- * level: the same commands in the same order, answered with the same status
+ * level: the same commands in the same order, with the same status
  * words and data shapes (random values and the order of key reads differ).
  * Flows run in order against one card, as they were recorded; keys 1 and 2,
  * which key generation would create, are put in place before the PKCS#15 flows.
@@ -29,7 +29,7 @@ async function startSession(): Promise<Uint8Array> {
   return select.data;
 }
 
-/** SELECT by FID (Le 00) and read until an empty answer; checks the FCP size against the bytes read. */
+/** SELECT by FID (Le 00) and read until an empty response; checks the FCP size against the bytes read. */
 async function selectAndRead(fid: string): Promise<Uint8Array> {
   const fcp = await card.send(`00A4000002${fid}00`);
   expect(fcp.swHex, `SELECT ${fid}`).toBe("9000");
@@ -38,7 +38,7 @@ async function selectAndRead(fid: string): Promise<Uint8Array> {
   return content;
 }
 
-/** The PKCS#15 binding of every pkcs11-tool / pkcs15-tool session (rows x.4–x.37). */
+/** Runs the PKCS#15 binding of every pkcs11-tool / pkcs15-tool session (rows x.4–x.37). */
 async function bindPkcs15(withEfDir: boolean): Promise<string[]> {
   if (withEfDir) {
     const fcp = await card.send("00A40800022F0000");
