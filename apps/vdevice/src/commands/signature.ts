@@ -1,8 +1,98 @@
-/** SIGNATURE (INS 68). */
-import { CardError, SW } from "@hsmkit/apdu";
-import type { CommandHandler } from "../hsm/context.ts";
+/**
+ * SIGNATURE (INS 68): `80 68 kk alg`, data = message, hash or padded block as
+ * the algorithm byte P2 selects (keys/algorithms.ts). RSA returns exactly k
+ * bytes (the modulus length), all in one response whatever Le requested; ECDSA
+ * returns DER `SEQUENCE { INTEGER r, INTEGER s }`.
+ */
+import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
+import { ecdsaSignDigest, type EcPrivateKey } from "../crypto/ec.ts";
+import { encodeDigestInfo, hash, hashByLength, parseDigestInfo, type HashName } from "../crypto/hash.ts";
+import { rsaPkcs1Sign, rsaPssSign, rsaRaw, type RsaPrivateKey } from "../crypto/rsa.ts";
+import type { CommandContext, CommandHandler } from "../hsm/context.ts";
+import { isRsaSignature, signatureScheme, type SignatureScheme } from "../keys/algorithms.ts";
+import { matchDigestInfo } from "../keys/digest-info.ts";
+import { loadAsymmetricKey } from "../keys/private-key.ts";
 
-// TODO: implement (owned by the key-operations engineer); answers 6D00 until then.
-export const signature: CommandHandler = async () => {
-  throw new CardError(SW.INS_NOT_SUPPORTED, "SIGNATURE (INS 68) is not implemented yet");
+export const signature: CommandHandler = async (ctx) => {
+  const { p1: keyId, p2: algorithm } = ctx.apdu;
+  const scheme = signatureScheme(algorithm);
+  if (scheme?.kind === "hd-ecdsa") return signWithHdNode(ctx);
+
+  const info = await ctx.beginKeyUse(keyId, algorithm);
+  if (scheme === undefined) throw new CardError(SW.INCORRECT_P1P2, `SIGNATURE algorithm ${hex(algorithm)} is not defined`);
+
+  const wantsRsa = isRsaSignature(scheme);
+  if (info.type !== (wantsRsa ? "rsa" : "ec")) {
+    throw new CardError(SW.EXECUTION_ERROR, `key ${keyId} is ${info.type.toUpperCase()}, algorithm ${hex(algorithm)} needs ${wantsRsa ? "RSA" : "EC"}`);
+  }
+
+  const key = await loadAsymmetricKey(ctx, info);
+  const response: AppletResponse =
+    key.type === "rsa" ? rsaResponse(await signRsa(key.key, scheme, ctx.apdu.data)) : { data: signEc(key.key, scheme, ctx.apdu.data) };
+
+  await ctx.finishKeyUse(info);
+  ctx.log.debug("signed", { key: keyId, algorithm: hex(algorithm) });
+  return response;
 };
+
+/** RSA results go out whole (Ne forced to k), as OpenSC expects them in one response. */
+function rsaResponse(signature: Uint8Array): AppletResponse {
+  return { data: signature, ne: signature.length };
+}
+
+async function signRsa(key: RsaPrivateKey, scheme: SignatureScheme, data: Uint8Array): Promise<Uint8Array> {
+  switch (scheme.kind) {
+    case "rsa-raw":
+      // OpenSC pads on the host and sends the whole k-byte block: no padding and no DigestInfo parsing here.
+      return rsaRaw(key, data);
+    case "rsa-pkcs1-digest-info":
+      if (matchDigestInfo(data) === undefined) {
+        throw new CardError(SW.EXECUTION_ERROR, "algorithm 30 needs a DER DigestInfo of MD5, SHA-1, SHA-2 or RIPEMD-160");
+      }
+      return rsaPkcs1Sign(key, data);
+    case "rsa-pkcs1":
+      return rsaPkcs1Sign(key, encodeDigestInfo(scheme.hash, hash(scheme.hash, data)));
+    case "rsa-pss-digest": {
+      const supplied = suppliedPssHash(data);
+      return rsaPssSign(key, supplied.hash, supplied.digest);
+    }
+    case "rsa-pss":
+      return rsaPssSign(key, scheme.hash, hash(scheme.hash, data));
+    default:
+      throw new TypeError(`not an RSA signature scheme: ${scheme.kind}`);
+  }
+}
+
+/**
+ * Reads the hash of algorithm 40: a DER DigestInfo (its OID names the hash, the
+ * form OpenSC sends) or a raw SHA-1/SHA-2 digest recognised by its length.
+ */
+function suppliedPssHash(data: Uint8Array): { hash: HashName; digest: Uint8Array } {
+  const digestInfo = parseDigestInfo(data);
+  if (digestInfo !== undefined) return digestInfo;
+
+  const name = hashByLength(data.length);
+  if (name !== undefined) return { hash: name, digest: data };
+
+  // NOTE: the firmware falls back to a raw RSA operation here; the device rejects the input instead.
+  throw new CardError(SW.EXECUTION_ERROR, `algorithm 40 needs a SHA-1/SHA-2 hash (20, 28, 32, 48 or 64 bytes) or its DigestInfo, got ${data.length} bytes`);
+}
+
+function signEc(key: EcPrivateKey, scheme: SignatureScheme, data: Uint8Array): Uint8Array {
+  if (scheme.kind === "ecdsa") return ecdsaSignDigest(key, hash(scheme.hash, data));
+  if (scheme.kind !== "ecdsa-digest") throw new TypeError(`not an ECDSA signature scheme: ${scheme.kind}`);
+
+  if (data.length === 0) throw new CardError(SW.WRONG_LENGTH, "algorithm 70 needs the hash to sign, got no data");
+  return ecdsaSignDigest(key, data);
+}
+
+/** Algorithm A0: ECDSA with the pending BIP32 / SLIP-10 node; P1 is ignored. */
+async function signWithHdNode(ctx: CommandContext): Promise<never> {
+  ctx.requireLogin();
+  // TODO: sign with the HD node once BIP32 / SLIP-10 (INS 4A) exists; until then no node can be pending.
+  throw new CardError(SW.CONDITIONS_NOT_SATISFIED, "algorithm A0: no HD node is pending (derive one with INS 4A first)");
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, "0");
+}
