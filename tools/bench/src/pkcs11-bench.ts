@@ -96,7 +96,14 @@ async function measureWithKeys(
 
     return { ecdsaP256Sign, rsa2048Sign, rsa2048Keygen };
   } finally {
-    for (const pair of generated) destroyKeyPair(module, session, pair);
+    for (const pair of generated) {
+      try {
+        destroyKeyPair(module, session, pair);
+      } catch (error) {
+        // Reported, not thrown, so that an earlier error is not replaced.
+        settings.log(`failed to destroy a signing key pair: ${(error as Error).message}`);
+      }
+    }
   }
 }
 
