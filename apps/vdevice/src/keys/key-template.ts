@@ -36,9 +36,11 @@ const ECDSA_OID = encodeOid(ID_TA_ECDSA_SHA_256);
 
 /**
  * Reads the key type and size from the top-level 7F49 of the command data.
- * SW: 6700 without a non-empty 7F49 or (EC) without 81; 6A81 for another OID
- * or an unsupported prime; 6A80 for an exponent other than 65537; 6400 for an
- * RSA size outside 1024–4096 bits or not a multiple of 8 (a failed generation).
+ * Throws CardError with
+ *   6700  for a missing or empty 7F49, or an EC template without 81
+ *   6A81  for another OID or an unsupported prime
+ *   6A80  for a public exponent other than 65537
+ *   6400  for an RSA size outside 1024–4096 bits or not a multiple of 8 (a failed generation)
  */
 export function parseKeyPairSpec(tlvs: FlatTlv[]): KeyPairSpec {
   const template = firstTlv(tlvs, TAG_PUBLIC_KEY_TEMPLATE);
@@ -51,7 +53,7 @@ export function parseKeyPairSpec(tlvs: FlatTlv[]): KeyPairSpec {
   if (oid !== undefined && equalBytes(oid, RSA_OID)) return parseRsa(items);
   if (oid !== undefined && equalBytes(oid, ECDSA_OID)) return parseEc(items);
 
-  // The firmware answers 9000 without creating a key here; the device reports the OID as unsupported.
+  // The firmware returns 9000 without creating a key here, but the device reports the OID as unsupported.
   throw new CardError(SW.FUNCTION_NOT_SUPPORTED, `7F49 OID ${oid ? hex(oid) : "(missing)"} is neither id-TA-RSA-v1-5-SHA-256 nor id-TA-ECDSA-SHA-256`);
 }
 
