@@ -15,7 +15,7 @@ export interface DeviceSettings {
   vpcd: VpcdAddress;
   logLevel: LogLevel;
 
-  /** File holding the device secret; undefined lets the device choose. */
+  /** File holding the device secret; undefined lets the device use `<dataDir>.secret`. */
   secretFile?: string;
 }
 
@@ -42,7 +42,7 @@ Options:
   --data-dir DIR        directory for the device's state (default:
                         $XDG_DATA_HOME/vdevice/NAME, else ~/.local/share/vdevice/NAME)
   --secret-file FILE    file holding the device secret that seals the state
-                        (default: chosen by the device)
+                        (default: DIR.secret beside the data directory DIR)
   --vpcd HOST:PORT      address of vpcd's listening socket (default:
                         ${DEFAULT_VPCD_ADDRESS.host}:${DEFAULT_VPCD_ADDRESS.port}, the reader "Virtual PCD 00 00";
                         port 35964 is "Virtual PCD 00 01")
