@@ -1,22 +1,14 @@
 /**
- * EMSA-PSS encoding (RFC 8017 §9.1.1) of a digest the caller computed, with MGF1 (§B.2.1).
+ * EMSA-PSS encoding (RFC 8017 §9.1.1) of a digest the caller computed, with MGF1 (§B.2.1), for
+ * the node:crypto RSA engine only (`nodeRsaEngine` in `rsa.ts`). The libcrypto engine pads PSS
+ * inside OpenSSL and does not use this file.
  *
- * The card receives the digest, not the message, for PSS (SIGNATURE algorithm 40). Node's and
- * Deno's crypto, WebCrypto and micro-rsa-dsa-dh 0.2.3 all hash the message themselves and take no
- * precomputed digest, so the encoding steps are written out here over @noble/hashes.
- * The private-key operation on the result is the RSA engine's (`rsa.ts`).
+ * NOTE: hand-written because the node:crypto fallback has no library option: Node's and Deno's
+ * crypto, WebCrypto and micro-rsa-dsa-dh 0.2.3 all hash the message themselves and take no
+ * precomputed digest, and the card receives the digest for PSS (SIGNATURE algorithm 40).
  */
 import { randomBytes } from "@noble/hashes/utils.js";
 import { hash, hashLength, type HashName } from "./hash.ts";
-
-/**
- * Returns the salt length the card uses: the hash length when the modulus has at least
- * 2·hLen + 2 bytes, otherwise k − hLen − 2.
- */
-export function defaultPssSaltLength(modulusBytes: number, hashName: HashName): number {
-  const hLen = hashLength(hashName);
-  return modulusBytes >= 2 * hLen + 2 ? hLen : modulusBytes - hLen - 2;
-}
 
 /**
  * Encodes `digest` (mHash) into an emLen = ⌈emBits / 8⌉ byte EM, emBits being modBits − 1.
