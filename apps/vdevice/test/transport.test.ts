@@ -13,7 +13,7 @@ import { encodeFrame, FrameDecoder } from "../src/transport/vpcd-frame.ts";
 const ATR = Uint8Array.from([0x3b, 0x8a, 0x80, 0x01, 0x01, 0x02, 0x03, 0x04]);
 const FAST_RETRY = { initialDelayMs: 20, maxDelayMs: 80 };
 
-/** A card that records power events and answers `INS 90 00`; INS EE makes it throw. */
+/** A card that records power events and returns `INS 90 00` for every APDU, except INS EE, which throws. */
 class TestCard implements VpcdCard {
   readonly atr = ATR;
   readonly events: string[] = [];
@@ -353,9 +353,13 @@ describe.each(connectors)("VpcdLink over %s sockets", (kind, connect) => {
     const port = probe.port;
     await probe.close();
 
-    const { link } = startLink(port, connect);
-    await sleep(100);
+    const { link, lines } = startLink(port, connect);
+    await sleep(150);
     expect(link.connected).toBe(false);
+
+    // Retries: the first failure is a warning, later ones within 30 s only debug records.
+    expect(lines.filter((line) => line.includes("WARN") && line.includes("not reachable"))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes("DEBUG") && line.includes("vpcd connect failed")).length).toBeGreaterThan(0);
 
     const server = await startServer(port);
     const peer = await server.accept();

@@ -60,7 +60,7 @@ const header = fc.tuple(
 
 /** Bodies of the ISO 7816-4 cases 1 to 4, short and extended, with right and wrong lengths. */
 const body: fc.Arbitrary<number[]> = fc.oneof(
-  fc.constant([]),
+  fc.constant<number[]>([]),
   byte.map((le) => [le]),
   bytes(1, 255).map((data) => [data.length, ...data]),
   fc.tuple(bytes(1, 255), byte).map(([data, le]) => [data.length, ...data, le]),

@@ -3,8 +3,8 @@
  *
  * pcscd loads the vpcd driver, which listens on TCP (127.0.0.1:35963 for its
  * first reader); the card connects as the client. vpcd sends control codes
- * (power off/on, reset, get ATR) and command APDUs; the card answers each ATR
- * request and each APDU with exactly one frame. vpcd also polls the ATR about
+ * (power off/on, reset, get ATR) and command APDUs. The card sends exactly one
+ * frame back for each ATR request and each APDU. vpcd also polls the ATR about
  * every 0.44 s as a presence check and treats a late answer as a removed card,
  * so every frame is answered at once.
  *
@@ -14,6 +14,7 @@
 
 import type { Logger } from "../log.ts";
 import { createSocketConnector } from "./connector.ts";
+import { SocketError } from "./socket.ts";
 import type { SocketConnector, VpcdAddress, VpcdSocket } from "./socket.ts";
 import { encodeFrame, FrameDecoder, MAX_FRAME_PAYLOAD, VpcdControl } from "./vpcd-frame.ts";
 
@@ -22,7 +23,7 @@ export type { VpcdAddress } from "./socket.ts";
 /** vpcd's default address for its first virtual reader ("Virtual PCD 00 00"). */
 export const DEFAULT_VPCD_ADDRESS: Readonly<VpcdAddress> = { host: "127.0.0.1", port: 35963 };
 
-/** What the link needs from a card: the device's VirtualDevice satisfies it. */
+/** The card interface the link drives; the device's VirtualDevice implements it. */
 export interface VpcdCard {
   readonly atr: Uint8Array;
   powerOn(): void;
@@ -54,7 +55,7 @@ export interface VpcdLinkOptions {
   retryLogIntervalMs?: number;
 }
 
-/** SW 6F00 (no precise diagnosis), sent when the card throws instead of answering. */
+/** SW 6F00 (no precise diagnosis), sent when the card throws instead of returning a response. */
 const SW_UNKNOWN_ERROR = new Uint8Array([0x6f, 0x00]);
 
 /** Largest read per recv call: one maximum frame plus its length prefix. */
@@ -80,6 +81,7 @@ export class VpcdLink {
   #wakeFromDelay: (() => void) | undefined;
   #installHintShown = false;
   #connected = false;
+  #lastRetryLogAt = -Infinity;
 
   constructor(options: VpcdLinkOptions) {
     this.#options = options;
@@ -110,15 +112,9 @@ export class VpcdLink {
 
   async #run(): Promise<void> {
     let failures = 0;
-    let lastRetryLog = -Infinity;
 
     while (!this.#stopping) {
-      const socket = await this.#tryConnect(failures, () => {
-        const now = Date.now();
-        const due = now - lastRetryLog >= this.#retryLogIntervalMs;
-        if (due) lastRetryLog = now;
-        return due;
-      });
+      const socket = await this.#tryConnect(failures);
 
       if (socket === undefined) {
         failures++;
@@ -127,7 +123,7 @@ export class VpcdLink {
       }
 
       failures = 0;
-      lastRetryLog = -Infinity;
+      this.#lastRetryLogAt = -Infinity;
       await this.#serveConnection(socket);
 
       if (!this.#stopping) await this.#delay(this.#retry.initialDelayMs);
@@ -135,7 +131,7 @@ export class VpcdLink {
   }
 
   /** Returns a connected socket, or undefined after logging why none could be opened. */
-  async #tryConnect(failures: number, shouldLog: () => boolean): Promise<VpcdSocket | undefined> {
+  async #tryConnect(failures: number): Promise<VpcdSocket | undefined> {
     try {
       const socket = await this.#connect(this.#options.address);
       if (this.#stopping) {
@@ -146,22 +142,30 @@ export class VpcdLink {
     } catch (error) {
       if (this.#stopping) return undefined;
 
-      const kind = (error as { kind?: string }).kind;
       const message = error instanceof Error ? error.message : String(error);
       const fields = { error: message, attempt: failures + 1, retryInMs: retryDelay(this.#retry, failures + 1) };
 
-      if (shouldLog()) {
+      if (this.#isRetryLogDue()) {
         this.#logger.warn(failures === 0 ? "vpcd not reachable, retrying" : "vpcd still not reachable", fields);
       } else {
         this.#logger.debug("vpcd connect failed", fields);
       }
 
-      if (kind === "refused" && !this.#installHintShown) {
+      if (error instanceof SocketError && error.kind === "refused" && !this.#installHintShown) {
         this.#installHintShown = true;
         this.#logger.info(INSTALL_HINT);
       }
       return undefined;
     }
+  }
+
+  /** Rate-limits the "not reachable" warnings to one per `retryLogIntervalMs`; the rest go to debug. */
+  #isRetryLogDue(): boolean {
+    const now = Date.now();
+    if (now - this.#lastRetryLogAt < this.#retryLogIntervalMs) return false;
+
+    this.#lastRetryLogAt = now;
+    return true;
   }
 
   async #serveConnection(socket: VpcdSocket): Promise<void> {
@@ -203,7 +207,7 @@ export class VpcdLink {
     }
   }
 
-  /** Returns the payload to send back, or undefined when the frame gets no answer. */
+  /** Returns the payload to send back, or undefined when the frame needs no response. */
   async #handleFrame(payload: Uint8Array, counts: { commands: number }): Promise<Uint8Array | undefined> {
     const card = this.#options.card;
 
@@ -218,7 +222,7 @@ export class VpcdLink {
     try {
       return await card.transmit(payload);
     } catch (error) {
-      this.#logger.error("card failed to answer a command APDU; sent SW 6F00", {
+      this.#logger.error("card threw on a command APDU; sent SW 6F00", {
         ins: hexByte(payload[1]),
         error: error instanceof Error ? error.message : String(error),
       });
