@@ -57,7 +57,7 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
       secretFile: settings.secretFile,
     });
   } catch (error) {
-    logger.error("device failed to open its data directory", { dataDir: settings.dataDir, error: describe(error) });
+    logger.error("device failed to start", { dataDir: settings.dataDir, error: describe(error) });
     return 1;
   }
 
