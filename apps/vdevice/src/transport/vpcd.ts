@@ -4,9 +4,9 @@
  * pcscd loads the vpcd driver, which listens on TCP (127.0.0.1:35963 for its
  * first reader); the card connects as the client. vpcd sends control codes
  * (power off/on, reset, get ATR) and command APDUs. The card sends exactly one
- * frame back for each ATR request and each APDU. vpcd also polls the ATR about
- * every 0.44 s as a presence check and treats a late answer as a removed card,
- * so every frame is answered at once.
+ * frame back for each ATR request and each APDU. vpcd also requests the ATR
+ * about every 0.44 s as a presence check, so the link handles frames one at a
+ * time in arrival order and writes each response as soon as the card returns it.
  *
  * The link reconnects with exponential backoff whenever vpcd is not there yet
  * or goes away (pcscd restarts).
