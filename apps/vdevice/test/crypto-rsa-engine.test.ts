@@ -8,7 +8,6 @@ import { encodeDigestInfo, hash } from "../src/crypto/hash.ts";
 import { openLibcryptoRsaEngine } from "../src/crypto/openssl-rsa.ts";
 import {
   createRsaOperations,
-  encodeRsaPrivateKey,
   nodeRsaEngine,
   rsaEngineName,
   selectRsaEngine,
@@ -151,13 +150,6 @@ describe("RSA key cache", () => {
     await rsa.rsaRaw(rebuilt, Uint8Array.of(1));
     await rsa.rsaRaw(rebuilt, Uint8Array.of(2));
     expect(counter.imported()).toBe(1);
-  });
-
-  it("still checks a DER key first loaded from fields", () => {
-    const rsa = createRsaOperations(openLibcryptoRsaEngine());
-    const key = rsa.decodeRsaPrivateKey(pkcs1Der(1024));
-    const der = encodeRsaPrivateKey(key);
-    expect(rsa.decodeRsaPrivateKey(der)).toEqual(key);
   });
 
   it("rejects a cache size below 1", () => {

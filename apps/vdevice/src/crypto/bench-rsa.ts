@@ -1,37 +1,27 @@
 /**
- * Measures the RSA engines the card could use under Deno, to choose one by numbers:
- * key generation (median time) and the raw private-key operation (operations per second).
+ * Measures the RSA engines of the card under Deno, to choose one by numbers. It reports the
+ * median time of key generation, and operations per second for the raw private-key operation,
+ * PKCS#1 v1.5 and PSS signatures, and OAEP decryption. Each runs through the card's own RSA
+ * operations (`createRsaOperations` in `rsa.ts`), with their input checks and key cache.
  *
- *   cd apps/vdevice && deno run -A --no-config --node-modules-dir=none src/crypto/bench-rsa.ts [bits=2048] [keygenRuns=9]
+ *   cd apps/vdevice && deno run -A src/crypto/bench-rsa.ts [bits=2048] [keygenRuns=9] [seconds=2]
  *
- * Candidates: WebCrypto, node:crypto as Deno implements it, and pure BigInt arithmetic from
- * micro-rsa-dsa-dh 0.2.3, loaded through an npm: specifier so that it need not be a dependency.
- * The two flags let Deno fetch that package into its own cache. Without them the micro-rsa-dsa-dh
- * rows are skipped.
- * Only results are printed, never key material.
+ * Engines: OpenSSL 3's libcrypto through Deno's FFI (`openssl-rsa.ts`) and node:crypto as Deno
+ * implements it. WebCrypto key generation is measured as a reference. WebCrypto has no raw
+ * private-key operation, so it cannot be the card's engine. Only results are printed, never key
+ * material.
  */
 import * as nodeCrypto from "node:crypto";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import process from "node:process";
+import { encodeDigestInfo, hash } from "./hash.ts";
+import { openLibcryptoRsaEngine } from "./openssl-rsa.ts";
+import { createRsaOperations, encodeRsaPrivateKey, nodeRsaEngine, type RsaEngine } from "./rsa.ts";
 
 const bits = Number(process.argv[2] ?? 2048);
 const keygenRuns = Number(process.argv[3] ?? 9);
+const seconds = Number(process.argv[4] ?? 2);
 const k = bits / 8;
-
-interface Jwk {
-  n: string;
-  e: string;
-  d: string;
-  p: string;
-  q: string;
-  dp: string;
-  dq: string;
-  qi: string;
-}
-
-function fromBase64Url(text: string): bigint {
-  return BigInt("0x" + Buffer.from(text, "base64url").toString("hex"));
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -49,8 +39,9 @@ async function timeKeygen(label: string, runs: number, generate: () => Promise<u
   console.log(`${label}: median ${Math.round(median(times))} ms, max ${Math.max(...rounded)} ms over ${runs} runs`);
 }
 
-async function timeOps(label: string, seconds: number, operation: () => unknown): Promise<void> {
-  for (let i = 0; i < 3; i++) await operation();
+async function timeOps(label: string, operation: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < 20; i++) await operation();
+
   let count = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -59,83 +50,52 @@ async function timeOps(label: string, seconds: number, operation: () => unknown)
     count++;
   }
   const elapsed = (performance.now() - start) / 1000;
-  console.log(`${label}: ${(count / elapsed).toFixed(0)} ops/s (${((elapsed * 1000) / count).toFixed(2)} ms each)`);
+  console.log(`${label}: ${(count / elapsed).toFixed(0)} ops/s (${((elapsed * 1000) / count).toFixed(3)} ms each)`);
 }
 
-console.log(`Deno ${process.versions.deno}, V8 ${process.versions.v8}, ${availableParallelism()} CPUs, RSA-${bits}`);
+const libcrypto = openLibcryptoRsaEngine();
+const engines: RsaEngine[] = [libcrypto, nodeRsaEngine];
+console.log(
+  `Deno ${process.versions.deno}, V8 ${process.versions.v8}, ${libcrypto.name}, ${availableParallelism()} CPUs, ` +
+    `load average ${loadavg()[0].toFixed(2)}, RSA-${bits}, ${seconds} s per rate`,
+);
 
-// Key generation.
-const webCryptoParams = {
-  name: "RSASSA-PKCS1-v1_5",
-  modulusLength: bits,
-  publicExponent: Uint8Array.of(1, 0, 1),
-  hash: "SHA-256",
-};
-await timeKeygen("WebCrypto generateKey + JWK export", keygenRuns, async () => {
+// Key generation, each engine through the card's generateRsaKey (which also parses the new key).
+for (const engine of engines) {
+  const rsa = createRsaOperations(engine);
+  await timeKeygen(`${engine.name} generateRsaKey`, keygenRuns, () => rsa.generateRsaKey(bits));
+}
+const webCryptoParams = { name: "RSASSA-PKCS1-v1_5", modulusLength: bits, publicExponent: Uint8Array.of(1, 0, 1), hash: "SHA-256" };
+await timeKeygen("WebCrypto generateKey + JWK export (reference)", keygenRuns, async () => {
   const pair = (await crypto.subtle.generateKey(webCryptoParams, true, ["sign", "verify"])) as CryptoKeyPair;
   return crypto.subtle.exportKey("jwk", pair.privateKey);
 });
-await timeKeygen("node:crypto generateKeyPair (async) + JWK export", keygenRuns, async () => {
-  const pair = await new Promise<nodeCrypto.KeyPairKeyObjectResult>((resolve, reject) =>
-    nodeCrypto.generateKeyPair("rsa", { modulusLength: bits, publicExponent: 65537 }, (error, publicKey, privateKey) =>
-      error ? reject(error) : resolve({ publicKey, privateKey }),
-    ),
-  );
-  return pair.privateKey.export({ format: "jwk" });
-});
 
-const microSpecifier = "npm:micro-rsa-dsa-dh@0.2.3/rsa.js";
-const microUtilsSpecifier = "npm:micro-rsa-dsa-dh@0.2.3/utils.js";
-let micro: { keygen: (bits: number) => unknown; _TEST: { RSADP: (key: { n: bigint; d: bigint }, c: bigint) => bigint } } | undefined;
-let microPow: ((base: bigint, exponent: bigint, modulus: bigint) => bigint) | undefined;
-try {
-  micro = await import(microSpecifier);
-  microPow = (await import(microUtilsSpecifier)).pow;
-} catch (error) {
-  console.log(`micro-rsa-dsa-dh not loaded (${(error as Error).message}); skipping its rows`);
-}
-if (micro !== undefined) {
-  const generate = micro.keygen;
-  await timeKeygen("micro-rsa-dsa-dh keygen (pure BigInt)", Math.min(keygenRuns, 3), async () => generate(bits));
-}
+// Private-key operations on one key, generated by node:crypto and decoded by each engine.
+const der = encodeRsaPrivateKey(await createRsaOperations(nodeRsaEngine).generateRsaKey(bits));
+const publicKey = nodeCrypto.createPublicKey(nodeCrypto.createPrivateKey({ key: Buffer.from(der), format: "der", type: "pkcs1" }));
 
-// The raw private-key operation, on one key generated by node:crypto.
-const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: bits, publicExponent: 65537 });
-const jwk = privateKey.export({ format: "jwk" }) as unknown as Jwk;
-const key = Object.fromEntries(
-  (["n", "e", "d", "p", "q", "dp", "dq", "qi"] as const).map((name) => [name, fromBase64Url(jwk[name])]),
-) as Record<keyof Jwk, bigint>;
-const block = new Uint8Array(k);
+const digest = hash("SHA-256", new TextEncoder().encode("bench"));
+const digestInfo = encodeDigestInfo("SHA-256", digest);
+const block = new Uint8Array(k).fill(0xff);
 block[0] = 0x00;
 block[1] = 0x01;
-block.fill(0xff, 2, k - 52);
-block.set(nodeCrypto.randomBytes(51), k - 51);
-const blockValue = fromBase64Url(Buffer.from(block).toString("base64url"));
-
-await timeOps("node:crypto privateDecrypt RSA_NO_PADDING, cached KeyObject", 2, () =>
-  nodeCrypto.privateDecrypt({ key: privateKey, padding: nodeCrypto.constants.RSA_NO_PADDING }, block),
-);
-await timeOps("node:crypto createPrivateKey(JWK) + privateDecrypt RSA_NO_PADDING", 2, () => {
-  const fresh = nodeCrypto.createPrivateKey({ key: jwk as unknown as nodeCrypto.JsonWebKey, format: "jwk" });
-  return nodeCrypto.privateDecrypt({ key: fresh, padding: nodeCrypto.constants.RSA_NO_PADDING }, block);
-});
-await timeOps("node:crypto createPrivateKey(JWK) alone", 1, () =>
-  nodeCrypto.createPrivateKey({ key: jwk as unknown as nodeCrypto.JsonWebKey, format: "jwk" }),
+block[k - digestInfo.length - 1] = 0x00;
+block.set(digestInfo, k - digestInfo.length);
+const oaepCiphertext = nodeCrypto.publicEncrypt(
+  { key: publicKey, padding: nodeCrypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
+  nodeCrypto.randomBytes(32),
 );
 
-const webKey = await crypto.subtle.importKey("jwk", { ...jwk, kty: "RSA" }, webCryptoParams, false, ["sign"]);
-await timeOps("WebCrypto RSASSA-PKCS1-v1_5 sign (reference: no raw operation)", 2, () =>
-  crypto.subtle.sign("RSASSA-PKCS1-v1_5", webKey, block),
-);
-
-if (micro !== undefined && microPow !== undefined) {
-  const rsadp = micro._TEST.RSADP;
-  const pow = microPow;
-  await timeOps("micro-rsa-dsa-dh RSADP (BigInt, no CRT)", 3, () => rsadp({ n: key.n, d: key.d }, blockValue));
-  await timeOps("BigInt CRT with micro-rsa-dsa-dh pow", 3, () => {
-    const m1 = pow(blockValue % key.p, key.dp, key.p);
-    const m2 = pow(blockValue % key.q, key.dq, key.q);
-    const h = (((m1 - m2) % key.p) + key.p) % key.p * key.qi % key.p;
-    return m2 + h * key.q;
-  });
+for (const engine of engines) {
+  const rsa = createRsaOperations(engine);
+  const key = rsa.decodeRsaPrivateKey(der);
+  await timeOps(`${engine.name} rsaRaw (SIGNATURE 20, OpenSC's k-byte block)`, () => rsa.rsaRaw(key, block));
+  await timeOps(`${engine.name} decodeRsaPrivateKey + rsaRaw (what SIGNATURE runs per call)`, () =>
+    rsa.rsaRaw(rsa.decodeRsaPrivateKey(der), block),
+  );
+  await timeOps(`${engine.name} rsaPkcs1Sign SHA-256 DigestInfo`, () => rsa.rsaPkcs1Sign(key, digestInfo));
+  await timeOps(`${engine.name} rsaPssSign SHA-256 digest`, () => rsa.rsaPssSign(key, "SHA-256", digest));
+  await timeOps(`${engine.name} rsaDecrypt OAEP SHA-256`, () => rsa.rsaDecrypt(key, { oaep: "SHA-256" }, oaepCiphertext));
 }
+der.fill(0);

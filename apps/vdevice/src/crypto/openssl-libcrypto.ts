@@ -142,7 +142,7 @@ export interface Libcrypto {
 export const LIBCRYPTO_PATH = "libcrypto.so.3";
 
 /**
- * Opens libcrypto from `path`. Throws an Error that says why when this runtime cannot: not Deno,
+ * Opens libcrypto from `path`. Throws an Error that names the reason when this runtime cannot: not Deno,
  * not Linux, FFI permission missing (`--allow-ffi`), library not found, or an OpenSSL before 3.0.
  * The permission is queried first so that Deno never prompts for it.
  */

@@ -1,8 +1,8 @@
 /**
- * The RSA engine on OpenSSL 3's libcrypto: each key is parsed once into an EVP_PKEY, and every
- * operation is one EVP_PKEY_sign or EVP_PKEY_decrypt call on a fresh EVP_PKEY_CTX whose RSA
- * padding selects the scheme. libcrypto pads and hashes itself (PSS, MGF1, OAEP), and it signs a
- * digest the caller computed, which node:crypto and WebCrypto cannot.
+ * The RSA engine on OpenSSL 3's libcrypto. Each key is parsed once into an EVP_PKEY. Every
+ * operation is one EVP_PKEY_sign or EVP_PKEY_decrypt call on a fresh EVP_PKEY_CTX, whose RSA
+ * padding selects the scheme. libcrypto pads itself (PSS, MGF1, OAEP), and it signs a digest the
+ * caller computed, which node:crypto and WebCrypto cannot.
  *
  * `rsa.ts` checks every length and range before calling into this engine and maps its errors to
  * status words. Its private-key operations use RSA blinding, as OpenSSL 3 does by default.
@@ -48,7 +48,7 @@ export function openLibcryptoRsaEngine(libraryPath?: string): RsaEngine {
   };
 }
 
-/** The EVP_MD of each hash, fetched once for the engine's lifetime and never freed. */
+/** Fetches the EVP_MD of each hash, once for the engine's lifetime (they are never freed). */
 function fetchDigests(lib: Libcrypto): Record<HashName, Pointer> {
   const entries = Object.entries(DIGEST_NAMES).map(([hash, name]) => {
     const md = lib.symbols.EVP_MD_fetch(null, cString(name), null);
@@ -61,7 +61,7 @@ function fetchDigests(lib: Libcrypto): Record<HashName, Pointer> {
 /**
  * Builds the OSSL_PARAM list `implicit-rejection = 0`. From OpenSSL 3.2 on, PKCS#1 v1.5
  * decryption returns a random message instead of failing on bad padding unless this is set, and
- * the card must answer 64 00 there as the firmware does. OpenSSL 3.0 and 3.1 ignore the parameter.
+ * the card must return 64 00 there as the firmware does. OpenSSL 3.0 and 3.1 ignore the parameter.
  */
 function explicitRejectionParams(lib: Libcrypto): Pointer {
   const { symbols } = lib;
@@ -199,7 +199,7 @@ class LibcryptoOperations {
     const { symbols } = this.#lib;
     const call = operation === "sign" ? symbols.EVP_PKEY_sign : symbols.EVP_PKEY_decrypt;
 
-    // A NULL output asks libcrypto for the largest output length (k for RSA).
+    // A NULL output requests the largest output length (k for RSA) from libcrypto.
     const length = BigUint64Array.of(0n);
     if (call(context, null, length, input, BigInt(input.length)) !== 1) throw this.#failure(`EVP_PKEY_${operation}`);
 

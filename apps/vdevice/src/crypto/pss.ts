@@ -3,7 +3,7 @@
  * the node:crypto RSA engine only (`nodeRsaEngine` in `rsa.ts`). The libcrypto engine pads PSS
  * inside OpenSSL and does not use this file.
  *
- * NOTE: hand-written because the node:crypto fallback has no library option: Node's and Deno's
+ * NOTE: hand-written because the node:crypto fallback has no library option. Node's and Deno's
  * crypto, WebCrypto and micro-rsa-dsa-dh 0.2.3 all hash the message themselves and take no
  * precomputed digest, and the card receives the digest for PSS (SIGNATURE algorithm 40).
  */

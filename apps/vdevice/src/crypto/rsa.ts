@@ -4,12 +4,14 @@
  *
  * Engines: OpenSSL 3's libcrypto through Deno's FFI (`openssl-rsa.ts`) when the process can load
  * it, otherwise Deno's node:crypto. The choice is made once, when this module loads, and a
- * fallback to node:crypto is logged once at warn. On a 2-core x86-64 machine with Deno 2.9 and
- * OpenSSL 3.0.22, RSA-2048 raw operations ran at about 4,500/s on libcrypto and 770/s on
- * node:crypto (`src/crypto/bench-rsa.ts`).
+ * fallback to node:crypto is logged once at warn. On a 2-core x86-64 machine under load with
+ * Deno 2.9.6 and OpenSSL 3.0.22, `src/crypto/bench-rsa.ts` measured about 4,200 RSA-2048 raw
+ * operations per second on libcrypto and 740 on node:crypto. Key generation runs on the same
+ * engine: both took a median of about 120 ms for RSA-2048 there, and libcrypto hands over the
+ * loaded key, so the first operation needs no import.
  *
  * This module checks every length and range and maps failures to status words, so both engines
- * answer the same status words. Parsed keys are kept in a small cache per engine (see
+ * return the same status words. Parsed keys are kept in a small cache per engine (see
  * {@link createRsaOperations}), because SIGNATURE and DECIPHER decode the sealed key on every call.
  *
  * NOTE: side channels are those of the engine, which this module does not audit: libcrypto blinds
@@ -47,8 +49,8 @@ export const RSA_PUBLIC_EXPONENT = 65537n;
 
 /**
  * A key loaded into an engine. The caller has checked every input: a block is k bytes and below
- * n, a DigestInfo at most k − 11 bytes, a digest as long as its hash, a PSS salt fits the key,
- * and a ciphertext is k bytes. Outputs may be shorter than k when the value has leading zeros.
+ * n, and a DigestInfo is at most k − 11 bytes. A digest is as long as its hash, a PSS salt fits
+ * the key, and a ciphertext is k bytes. Outputs may be shorter than k when they have leading zeros.
  */
 export interface RsaEngineKey {
   /** Computes block^d mod n. */
@@ -60,7 +62,7 @@ export interface RsaEngineKey {
   /** Signs a precomputed digest with RSASSA-PSS, MGF1 with the same hash and `saltLength` random salt bytes. */
   pssSign(hash: HashName, digest: Uint8Array, saltLength: number): Uint8Array;
 
-  /** Decrypts and unpads; throws on a padding failure. OAEP uses MGF1 with the same hash and an empty label. */
+  /** Decrypts and unpads, and throws on a padding failure. OAEP uses MGF1 with the same hash and an empty label. */
   decrypt(scheme: "pkcs1" | { oaep: HashName }, ciphertext: Uint8Array): Uint8Array;
 
   /** Releases the engine's copy of the key. The key must not be used afterwards. */
@@ -134,7 +136,7 @@ export interface RsaOperations {
   decodeRsaPrivateKey(bytes: Uint8Array): RsaPrivateKey;
 }
 
-/** Number of keys an engine keeps loaded; the least recently used one is freed beyond it. */
+/** Number of keys an engine keeps loaded. Beyond it, the least recently used key is freed. */
 export const RSA_KEY_CACHE_SIZE = 32;
 
 const NODE_HASH_NAMES: Record<HashName, string> = {
@@ -293,6 +295,7 @@ export function createRsaOperations(engine: RsaEngine, cacheSize: number = RSA_K
 
   const decodeRsaPrivateKey = (bytes: Uint8Array): RsaPrivateKey => {
     // A hit needs an entry that was checked, because one loaded from a caller's fields was not.
+    // (Deno 2.9 rejects or repairs such fields when encoding them, but this does not rely on it.)
     const fingerprint = fingerprintOf(bytes);
     const cached = cache.get(fingerprint);
     if (cached?.checked) {
@@ -405,7 +408,7 @@ interface CacheEntry {
   engineKey: RsaEngineKey;
 }
 
-/** Least-recently-used map from a key's fingerprint to its fields and engine copy; frees what it evicts. */
+/** Least-recently-used map from a key's fingerprint to its fields and engine copy, which frees what it evicts. */
 class KeyCache {
   readonly #entries = new Map<string, CacheEntry>();
   readonly #capacity: number;
@@ -439,7 +442,7 @@ class KeyCache {
   }
 }
 
-/** Returns the hex SHA-256 of a DER key, the cache key that stands in for the key bytes. */
+/** Returns the hex SHA-256 of a DER key, which the cache uses as its key in place of the key bytes. */
 function fingerprintOf(der: Uint8Array): string {
   return nodeCrypto.createHash("sha256").update(der).digest("hex");
 }
