@@ -61,6 +61,9 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
     return 1;
   }
 
+  const { rsaEngineName } = await import("./crypto/rsa.ts");
+  logger.info("device ready", { rsaEngine: rsaEngineName() });
+
   const link = new VpcdLink({ address: settings.vpcd, card: device, logger });
   link.start();
 
