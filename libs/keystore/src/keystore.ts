@@ -156,3 +156,28 @@ export { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedErro
 export { MemoryBackend } from "./memory-backend.ts";
 export { DEFAULT_SCRYPT, type ScryptParams } from "./pin-record.ts";
 export { DEVICE_SECRET_LENGTH } from "./root.ts";
+export { addDkekShare, combineDkekShares, deriveBlobKeys, dkekKcv, DKEK_LENGTH, KCV_LENGTH, type BlobKeys } from "./dkek.ts";
+export {
+  AES_KEY_LENGTHS,
+  decodeKeyBlob,
+  encodeKeyBlob,
+  KEY_BLOB_OID,
+  KEY_BLOB_TYPE,
+  keyBlobKcv,
+  keyBlobType,
+  KeyBlobError,
+  type EncodeKeyBlobOptions,
+  type KeyBlob,
+  type KeyBlobErrorCode,
+  type KeyBlobKey,
+} from "./key-blob.ts";
+export {
+  decryptDkekShare,
+  DKEK_SHARE_FILE_LENGTH,
+  DKEK_SHARE_ITERATIONS,
+  DkekShareError,
+  encryptDkekShare,
+  type DkekShareOptions,
+  type SharePassword,
+} from "./dkek-share.ts";
+export { createPasswordShares, parseColonHex, recoverPassword, type PasswordShare } from "./password-shares.ts";
