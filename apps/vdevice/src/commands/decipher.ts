@@ -3,7 +3,8 @@
  *   21  RSA raw: k-byte ciphertext (a shorter one is zero-padded on the right) → all k bytes
  *   22  RSA PKCS#1 v1.5 → plaintext
  *   23  RSA-OAEP, SHA-256 for the hash and MGF1, empty label → plaintext
- *   80  ECDH with the peer point 04‖x‖y → 04 ‖ shared x-coordinate
+ *   80  ECDH with the peer point 04‖x‖y → 04 ‖ shared x-coordinate; X25519/X448
+ *       with the peer's raw u-coordinate → 04 ‖ the RFC 7748 shared secret
  *   84  ECDH with a peer CV certificate carrying a key-domain UID (XKEK) → no data
  * Any other P2 is 6B00. Padding failures are 6400, and a bad peer point is 6984.
  */
@@ -11,6 +12,7 @@ import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { encodeOid, ID_KEY_DOMAIN_UID } from "@hsmkit/cvc";
 import { concatBytes } from "@hsmkit/tlv";
 import { ecdh } from "../crypto/ec.ts";
+import { octetAgree } from "../crypto/octet-curves.ts";
 import { rsaDecrypt } from "../crypto/rsa.ts";
 import type { CommandContext, CommandHandler, KeyInfo } from "../hsm/context.ts";
 import { firstTlv, flatTlvs } from "../hsm/tlv-walk.ts";
@@ -78,6 +80,7 @@ async function sharedSecret(ctx: CommandContext, info: KeyInfo, peerPoint: Uint8
   if (info.type !== "ec") throw new CardError(SW.REFERENCE_DATA_NOT_USABLE, `key ${info.id} is ${info.type.toUpperCase()}, ECDH needs an EC key`);
 
   const key = await loadAsymmetricKey(ctx, info);
+  if (key.type === "octet") return octetAgree(key.key, peerPoint);
   if (key.type !== "ec") throw new TypeError(`key ${info.id} decoded as ${key.type}`);
   return ecdh(key.key, peerPoint);
 }

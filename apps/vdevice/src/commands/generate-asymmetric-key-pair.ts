@@ -9,6 +9,7 @@
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { bigIntToBytes, curveByName } from "../crypto/curves.ts";
 import { generateEcKey } from "../crypto/ec.ts";
+import { generateOctetKey, octetKeyBits } from "../crypto/octet-curves.ts";
 import { generateRsaKey, rsaModulusBytes } from "../crypto/rsa.ts";
 import type { CommandContext, CommandHandler, FlatTlv, KeyInfo, KeyMetadata } from "../hsm/context.ts";
 import { ALGORITHM } from "../keys/algorithms.ts";
@@ -25,7 +26,7 @@ export const generateAsymmetricKeyPair: CommandHandler = async (ctx) => {
   const tlvs = ctx.dataTlvs();
   const spec = parseKeyPairSpec(tlvs);
   const meta = ctx.newKeyMetadata(tlvs);
-  if (spec.type === "ec") checkXkekRequest(tlvs, meta);
+  if (spec.type !== "rsa") checkXkekRequest(tlvs, meta);
   ctx.requireKeyMaterial();
 
   const { key, info } = await generate(keyId, spec, meta);
@@ -57,6 +58,12 @@ async function generate(keyId: number, spec: KeyPairSpec, meta: KeyMetadata): Pr
       meta,
     };
     return { key: { type: "rsa", key: rsa }, info };
+  }
+
+  if (spec.type === "octet") {
+    const { privateKey, publicKey } = generateOctetKey(spec.curve);
+    const info: KeyInfo = { id: keyId, type: "ec", curve: spec.curve, bits: octetKeyBits(spec.curve), publicKey, meta };
+    return { key: { type: "octet", key: privateKey }, info };
   }
 
   const { privateKey, publicPoint } = generateEcKey(spec.curve);

@@ -2,10 +2,12 @@
  * SIGNATURE (INS 68): `80 68 kk alg`, data = message, hash or padded block as
  * the algorithm byte P2 selects (keys/algorithms.ts). RSA returns exactly k
  * bytes (the modulus length), all in one response whatever Le requested; ECDSA
- * returns DER `SEQUENCE { INTEGER r, INTEGER s }`.
+ * returns DER `SEQUENCE { INTEGER r, INTEGER s }`; Ed25519/Ed448 return the raw
+ * PureEdDSA signature (of the data for 70, of its on-card hash for 71–75).
  */
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { ecdsaSignDigest, type EcPrivateKey } from "../crypto/ec.ts";
+import { eddsaSign, isEdwards, type OctetPrivateKey } from "../crypto/octet-curves.ts";
 import { encodeDigestInfo, hash, hashByLength, parseDigestInfo, type HashName } from "../crypto/hash.ts";
 import { rsaPkcs1Sign, rsaPssSign, rsaRaw, type RsaPrivateKey } from "../crypto/rsa.ts";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
@@ -28,7 +30,9 @@ export const signature: CommandHandler = async (ctx) => {
 
   const key = await loadAsymmetricKey(ctx, info);
   const response: AppletResponse =
-    key.type === "rsa" ? rsaResponse(await signRsa(key.key, scheme, ctx.apdu.data)) : { data: signEc(key.key, scheme, ctx.apdu.data) };
+    key.type === "rsa"
+      ? rsaResponse(await signRsa(key.key, scheme, ctx.apdu.data))
+      : { data: key.type === "octet" ? signOctet(key.key, scheme, ctx.apdu.data) : signEc(key.key, scheme, ctx.apdu.data) };
 
   await ctx.finishKeyUse(info);
   ctx.log.debug("signed", { key: keyId, algorithm: hex(algorithm) });
@@ -84,6 +88,14 @@ function signEc(key: EcPrivateKey, scheme: SignatureScheme, data: Uint8Array): U
 
   if (data.length === 0) throw new CardError(SW.WRONG_LENGTH, "algorithm 70 needs the hash to sign, got no data");
   return ecdsaSignDigest(key, data);
+}
+
+/** EdDSA for 70 (over the data) and 71–75 (over its hash); X25519/X448 keys cannot sign (6400, a key type mismatch). */
+function signOctet(key: OctetPrivateKey, scheme: SignatureScheme, data: Uint8Array): Uint8Array {
+  if (!isEdwards(key.curve)) throw new CardError(SW.EXECUTION_ERROR, `${key.curve} keys agree on secrets and cannot sign`);
+  if (scheme.kind === "ecdsa") return eddsaSign(key, hash(scheme.hash, data));
+  if (scheme.kind !== "ecdsa-digest") throw new TypeError(`not an EdDSA signature scheme: ${scheme.kind}`);
+  return eddsaSign(key, data);
 }
 
 /** Algorithm A0: ECDSA with the pending BIP32 / SLIP-10 node; P1 is ignored. */

@@ -5,10 +5,13 @@
 import { CardError, SW, type AppletResponse, type CommandApdu } from "@hsmkit/apdu";
 import { TlvError } from "@hsmkit/tlv";
 import { changeReferenceData } from "../commands/change-reference-data.ts";
+import { cipherSymmetric } from "../commands/cipher-symmetric.ts";
 import { decipher } from "../commands/decipher.ts";
 import { deleteFile } from "../commands/delete-file.ts";
+import { deriveAsymmetricKey } from "../commands/derive-asymmetric-key.ts";
 import { enumerateObjects } from "../commands/enumerate-objects.ts";
 import { generateAsymmetricKeyPair } from "../commands/generate-asymmetric-key-pair.ts";
+import { generateSymmetricKey } from "../commands/generate-symmetric-key.ts";
 import { getChallenge } from "../commands/get-challenge.ts";
 import { importDkekShare } from "../commands/import-dkek-share.ts";
 import { initialize } from "../commands/initialize.ts";
@@ -26,11 +29,14 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x24, changeReferenceData],
   [0x2c, resetRetryCounter],
   [0x46, generateAsymmetricKeyPair],
+  [0x48, generateSymmetricKey],
   [0x50, initialize],
   [0x52, importDkekShare],
   [0x58, enumerateObjects],
   [0x62, decipher],
   [0x68, signature],
+  [0x76, deriveAsymmetricKey],
+  [0x78, cipherSymmetric],
   [0x84, getChallenge],
   [0xa4, select],
   [0xb0, readBinary],

@@ -3,13 +3,16 @@
  * domain parameter (81–85, 87) beside the point 86, because OpenSC identifies
  * the curve by the values and widths of 81 and 82.
  */
-import { ecDomainFromNoble, ID_TA_ECDSA_SHA_256, ID_TA_RSA_V1_5_SHA_256, type CvcPublicKey } from "@hsmkit/cvc";
+import { ecDomainFromNoble, ID_RI_ECDH_SHA_256, ID_TA_ECDSA_SHA_256, ID_TA_RSA_V1_5_SHA_256, type CvcPublicKey } from "@hsmkit/cvc";
 import { curveByName, type CurveName } from "../crypto/curves.ts";
+import { isOctetCurve } from "../crypto/octet-curves.ts";
 import type { KeyInfo } from "../hsm/context.ts";
 
 /**
  * Returns the CVC public key of `info`: id-TA-RSA-v1-5-SHA-256 with n and e, or
- * id-TA-ECDSA-SHA-256 with the curve's domain parameters and the point.
+ * id-TA-ECDSA-SHA-256 with the curve's domain parameters and the point, or
+ * id-RI-ECDH-SHA-256 with 81 p, 82 n, 83 base point, 84 public key for the
+ * X25519, X448, Ed25519 and Ed448 keys.
  * Throws a TypeError for an AES key or a description without its public key.
  */
 export function cvcPublicKeyOf(info: KeyInfo): CvcPublicKey {
@@ -22,6 +25,7 @@ export function cvcPublicKeyOf(info: KeyInfo): CvcPublicKey {
 
   if (info.type === "ec") {
     if (info.curve === undefined) throw new TypeError(`EC key ${info.id} has no curve`);
+    if (isOctetCurve(info.curve)) return { kind: info.curve, oid: ID_RI_ECDH_SHA_256, publicKey: info.publicKey };
     const { curve } = curveByName(info.curve as CurveName);
     return { kind: "ec", oid: ID_TA_ECDSA_SHA_256, domain: ecDomainFromNoble(curve), point: info.publicKey };
   }

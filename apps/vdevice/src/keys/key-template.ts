@@ -6,16 +6,18 @@
  * 7F49 selects the key:
  *   RSA  06 id-TA-RSA-v1-5-SHA-256, optional 02 modulus bits (default 2048),
  *        optional 82 public exponent (default 65537, the only one accepted)
- *   EC   06 id-TA-ECDSA-SHA-256, 81 field prime (selects the curve); the other
- *        domain parameters are ignored
+ *   EC   06 id-TA-ECDSA-SHA-256, 81 field prime (selects the curve); for the
+ *        25519 and 448 primes the base point 83 picks X or Ed; the other domain
+ *        parameters are ignored
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import { encodeOid, ID_TA_ECDSA_SHA_256, ID_TA_RSA_V1_5_SHA_256 } from "@hsmkit/cvc";
 import { curveByPrime, type CurveName } from "../crypto/curves.ts";
+import { octetCurveByTemplate, type OctetCurveName } from "../crypto/octet-curves.ts";
 import { RSA_MAX_BITS, RSA_MIN_BITS, RSA_PUBLIC_EXPONENT } from "../crypto/rsa.ts";
 import { firstTlv, flatTlvs, type FlatTlv } from "../hsm/tlv-walk.ts";
 
-export type KeyPairSpec = { type: "rsa"; bits: number } | { type: "ec"; curve: CurveName };
+export type KeyPairSpec = { type: "rsa"; bits: number } | { type: "ec"; curve: CurveName } | { type: "octet"; curve: OctetCurveName };
 
 /** Public-key template of a CV certificate body. */
 export const TAG_PUBLIC_KEY_TEMPLATE = 0x7f49;
@@ -28,6 +30,7 @@ const TAG_OID = 0x06;
 const TAG_RSA_BITS = 0x02;
 const TAG_RSA_EXPONENT = 0x82;
 const TAG_EC_PRIME = 0x81;
+const TAG_EC_GENERATOR = 0x83;
 
 const DEFAULT_RSA_BITS = 2048;
 
@@ -37,7 +40,8 @@ const ECDSA_OID = encodeOid(ID_TA_ECDSA_SHA_256);
 /**
  * Reads the key type and size from the top-level 7F49 of the command data.
  * Throws CardError with
- *   6700  for a missing or empty 7F49, or an EC template without 81
+ *   6700  for a missing or empty 7F49, an EC template without 81, or a
+ *         25519/448 template without 83
  *   6A81  for another OID or an unsupported prime
  *   6A80  for a public exponent other than 65537
  *   6400  for an RSA size outside 1024–4096 bits or not a multiple of 8 (a failed generation)
@@ -78,7 +82,9 @@ function parseEc(items: FlatTlv[]): KeyPairSpec {
   const prime = firstTlv(items, TAG_EC_PRIME);
   if (prime === undefined) throw new CardError(SW.WRONG_LENGTH, "EC key template without field prime 81");
 
-  // TODO: Curve25519/Ed25519 and Curve448/Ed448 (prime plus base point 83) need the crypto module's support first.
+  const octet = octetCurveByTemplate(prime, firstTlv(items, TAG_EC_GENERATOR));
+  if (octet !== undefined) return { type: "octet", curve: octet };
+
   const curve = curveByPrime(prime);
   if (curve === undefined) throw new CardError(SW.FUNCTION_NOT_SUPPORTED, `no supported curve has the field prime ${hex(prime)}`);
   return { type: "ec", curve: curve.name };

@@ -6,7 +6,9 @@
  *        42 device CHR, 5F37 outer }
  *
  * Inner signature: by the new key over the complete 7F4E, SHA-256, RSA
- * PKCS#1 v1.5 or ECDSA r‖s (each half the field length). Outer signature: by
+ * PKCS#1 v1.5 or ECDSA r‖s (each half the field length); Ed25519/Ed448 sign
+ * the SHA-256 digest of 7F4E with PureEdDSA, and X25519/X448, which cannot
+ * sign, put 2 × field-length zero bytes there. Outer signature: by
  * the device key over the complete 7F21 ‖ 42.
  */
 import { CardError, SW } from "@hsmkit/apdu";
@@ -20,6 +22,7 @@ import {
 } from "@hsmkit/cvc";
 import { curveByName } from "../crypto/curves.ts";
 import { ecdsaSignDigestRaw } from "../crypto/ec.ts";
+import { eddsaSign, isEdwards, type OctetPrivateKey } from "../crypto/octet-curves.ts";
 import { encodeDigestInfo, hash } from "../crypto/hash.ts";
 import { rsaPkcs1Sign } from "../crypto/rsa.ts";
 import type { AsymmetricKey } from "./private-key.ts";
@@ -59,6 +62,7 @@ export async function buildAuthenticatedRequest(fields: RequestFields, key: Asym
 async function signWithNewKey(key: AsymmetricKey, message: Uint8Array): Promise<Uint8Array> {
   const digest = hash("SHA-256", message);
   if (key.type === "rsa") return rsaPkcs1Sign(key.key, encodeDigestInfo("SHA-256", digest));
+  if (key.type === "octet") return octetInnerSignature(key.key, digest);
 
   const { fieldBytes, orderBytes } = curveByName(key.key.curve);
   const compact = ecdsaSignDigestRaw(key.key, digest);
@@ -72,4 +76,10 @@ function widenHalves(compact: Uint8Array, from: number, to: number): Uint8Array 
   out.set(compact.subarray(0, from), to - from);
   out.set(compact.subarray(from), 2 * to - from);
   return out;
+}
+
+/** EdDSA over the digest for Ed keys; 2 × field-length zero bytes for X keys, which cannot sign. */
+function octetInnerSignature(key: OctetPrivateKey, digest: Uint8Array): Uint8Array {
+  if (isEdwards(key.curve)) return eddsaSign(key, digest);
+  return new Uint8Array(key.curve === "x25519" ? 64 : 112);
 }
