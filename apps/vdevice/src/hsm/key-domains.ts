@@ -214,10 +214,26 @@ export class KeyDomains {
   async loadDkek(domain: number): Promise<Uint8Array | undefined> {
     const table = await this.table();
     const state = table[domain];
-    if (!state || state.total === 0 || state.imported !== state.total) return undefined;
+    if (!isCompleteState(state)) return undefined;
 
     if (state.pendingWrap) return this.keystore.getDeviceSecret(accumulatorName(domain), ACCUMULATOR_BINDING);
     return this.keystore.getSecret(dkekName(domain), DKEK_BINDING);
+  }
+
+  /** Reports whether `domain` has a complete DKEK: all of its shares (at least one) imported. */
+  async isComplete(domain: number): Promise<boolean> {
+    const state = (await this.table())[domain];
+    return isCompleteState(state);
+  }
+
+  /**
+   * Returns the lowest domain whose complete DKEK has the KCV `kcv`, or
+   * undefined. UNWRAP uses it to pick the DKEK of a key blob.
+   */
+  async findByKcv(kcv: Uint8Array): Promise<number | undefined> {
+    const table = await this.table();
+    const index = table.findIndex((state) => isCompleteState(state) && sameBytes(state!.kcv, kcv));
+    return index < 0 ? undefined : index;
   }
 
   /** Encodes the KEY DOMAIN answer: total ‖ outstanding ‖ KCV(8). */
@@ -228,4 +244,12 @@ export class KeyDomains {
     out.set(state.imported === 0 ? new Uint8Array(8) : state.kcv, 2);
     return out;
   }
+}
+
+function isCompleteState(state: DomainState | null | undefined): state is DomainState {
+  return !!state && state.total > 0 && state.total !== 0xff && state.imported === state.total;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
