@@ -14,6 +14,7 @@ import { KeyDomains } from "./hsm/key-domains.ts";
 import { ObjectStore } from "./hsm/objects.ts";
 import { SessionState } from "./hsm/session.ts";
 import { silentLogger, type Logger } from "./log.ts";
+import { secureMessagingHandler } from "./sm/secure-messaging-handler.ts";
 import { RescueApplet } from "./rescue/rescue-applet.ts";
 import { defaultSecretPath, loadOrCreateDeviceSecret } from "./storage/device-secret.ts";
 import { openDirectoryBackend } from "./storage/directory-backend.ts";
@@ -30,6 +31,10 @@ export interface DeviceOptions {
   scrypt?: { N: number; r: number; p: number };
   /** Random source; defaults to crypto.getRandomValues. */
   random?: (length: number) => Uint8Array;
+  /** Accept secure-messaging APDUs after chip authentication (default true); false answers them 6E00, as the firmware does. */
+  secureMessaging?: boolean;
+  /** Allow chip authentication (GENERAL AUTHENTICATE) before VERIFY (default true, as OpenSC needs); false answers it 6400 without a PIN session. */
+  chipAuthenticationBeforePin?: boolean;
 }
 
 export interface VirtualDevice {
@@ -80,12 +85,16 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
       logger,
     };
 
+    state.session.secureMessaging.allowBeforePin = options.chipAuthenticationBeforePin ?? true;
+    const endSecureMessaging = () => state.session.secureMessaging.close();
+
     const hsm = new HsmApplet(state);
     const rescue = new RescueApplet({ keystore, serial: () => device.identity?.serial ?? new Uint8Array(8) });
     const runtime = new CardRuntime({
       atr: HSM_ATR,
       applets: [hsm, rescue],
       onCommand: (command, sw, detail) => logCommand(logger, command, sw, detail),
+      ...(options.secureMessaging === false ? {} : { secureMessaging: secureMessagingHandler(state.session.secureMessaging, logger) }),
       onError: (error, command) => {
         logger.error("command failed with an internal error", { ins: command && hexByte(command.ins), error: describe(error) });
       },
@@ -94,10 +103,17 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
     return {
       atr: runtime.atr,
       powerOn: () => runtime.powerOn(),
-      powerOff: () => runtime.powerOff(),
-      reset: () => runtime.reset(),
+      powerOff: () => {
+        endSecureMessaging();
+        runtime.powerOff();
+      },
+      reset: () => {
+        endSecureMessaging();
+        runtime.reset();
+      },
       transmit: (command) => runtime.transmit(command),
       close: async () => {
+        endSecureMessaging();
         keystore.lock();
         await directory?.close();
       },

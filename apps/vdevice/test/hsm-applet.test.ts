@@ -42,8 +42,14 @@ describe("HSM applet", () => {
     expect(await card.sw("80C00000")).toBe("6D00");
   });
 
-  test("secure messaging CLA answers 6E00", async () => {
+  test("secure messaging CLA without a session answers 6987", async () => {
     const card = await openInitializedCard();
+    expect(await card.sw("0C200081")).toBe("6987");
+  });
+
+  test("secure messaging CLA answers 6E00 when switched off", async () => {
+    const card = await openTestCard({ secureMessaging: false });
+    await card.selectApplet();
     expect(await card.sw("0C200081")).toBe("6E00");
   });
 

@@ -11,10 +11,12 @@ import { deleteFile } from "../commands/delete-file.ts";
 import { deriveAsymmetricKey } from "../commands/derive-asymmetric-key.ts";
 import { enumerateObjects } from "../commands/enumerate-objects.ts";
 import { generateAsymmetricKeyPair } from "../commands/generate-asymmetric-key-pair.ts";
+import { generalAuthenticate } from "../commands/general-authenticate.ts";
 import { generateSymmetricKey } from "../commands/generate-symmetric-key.ts";
 import { getChallenge } from "../commands/get-challenge.ts";
 import { importDkekShare } from "../commands/import-dkek-share.ts";
 import { initialize } from "../commands/initialize.ts";
+import { manageSecurityEnvironment } from "../commands/manage-security-environment.ts";
 import { readBinary } from "../commands/read-binary.ts";
 import { resetRetryCounter } from "../commands/reset-retry-counter.ts";
 import { select } from "../commands/select.ts";
@@ -26,6 +28,7 @@ import { CommandContext, type CommandHandler, type HsmState } from "./context.ts
 /** Handlers by INS. An INS not listed returns 6D00 (this includes the removed session-PIN command 5A). */
 export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
   [0x20, verify],
+  [0x22, manageSecurityEnvironment],
   [0x24, changeReferenceData],
   [0x2c, resetRetryCounter],
   [0x46, generateAsymmetricKeyPair],
@@ -38,6 +41,7 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x76, deriveAsymmetricKey],
   [0x78, cipherSymmetric],
   [0x84, getChallenge],
+  [0x86, generalAuthenticate],
   [0xa4, select],
   [0xb0, readBinary],
   [0xb1, readBinary],

@@ -2,6 +2,8 @@
  * Volatile security state of the HSM applet. Everything here is reset by a
  * SELECT of the applet (OpenSC's and pypicohsm's logout) and by INITIALIZE.
  */
+import { SecureMessagingSession } from "../sm/secure-messaging-session.ts";
+
 export class SessionState {
   /** UA: the user is authenticated (PIN verified, or INITIALIZE). */
   userAuthenticated = false;
@@ -17,6 +19,9 @@ export class SessionState {
 
   /** Random bytes of the last GET CHALLENGE of at most 256 bytes (the pending PKA challenge). */
   challenge: Uint8Array | undefined = undefined;
+
+  /** Secure messaging: the protocol MSE SET AT selected and the channel GENERAL AUTHENTICATE opened. */
+  readonly secureMessaging = new SecureMessagingSession();
 
   /** PS or SS: a stored secret can be unsealed. */
   get hasPinSession(): boolean {
@@ -35,5 +40,6 @@ export class SessionState {
     this.currentEf = undefined;
     this.challenge?.fill(0);
     this.challenge = undefined;
+    this.secureMessaging.close();
   }
 }
