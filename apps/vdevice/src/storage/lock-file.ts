@@ -7,6 +7,7 @@
 
 import type { Logger } from "../log.ts";
 import { denoFs, isAlreadyExists, isNotFound, randomSuffix, removeIfExists, syncDirectory, writeNewFile } from "./deno-fs.ts";
+import { processExists } from "./process-alive.ts";
 
 export const LOCK_FILE_NAME = "lock";
 
@@ -79,18 +80,23 @@ async function readLockOwner(path: string): Promise<number | null | undefined> {
 }
 
 /**
- * Tells whether `pid` runs. On Linux this checks /proc; elsewhere every pid
- * counts as alive, so a stale lock must be removed by hand.
+ * Tells whether `pid` runs: through kill(pid, 0) where FFI is allowed, else
+ * through /proc. When neither can tell (other systems, or Deno refusing /proc
+ * without --allow-all), the pid counts as alive, so a stale lock must be
+ * removed by hand; the locked-directory error says how.
  */
 async function isProcessAlive(pid: number): Promise<boolean> {
   const deno = denoFs();
   if (pid === deno.pid) return true;
+
+  const exists = processExists(pid);
+  if (exists !== undefined) return exists;
+
   if (deno.build.os !== "linux") return true;
   try {
     await deno.stat(`/proc/${pid}`);
     return true;
   } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
+    return !isNotFound(error);
   }
 }
