@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 
 const appDirectory = new URL("..", import.meta.url).pathname;
-const denoPid = (globalThis as unknown as { Deno: { pid: number; execPath(): string } }).Deno;
+const deno = (globalThis as unknown as { Deno: { pid: number; execPath(): string } }).Deno;
 
 /** A pid above Linux's maximum (2^22), so no process has it. */
 const DEAD_PID = 5_000_000;
@@ -18,7 +18,7 @@ const DEAD_PID = 5_000_000;
 let root: string;
 let dataDirectory: string;
 
-/** The `deno run` permission flags of the app's start script. */
+/** Returns the `deno run` permission flags of the app's start script. */
 async function startFlags(): Promise<string[]> {
   const manifest = JSON.parse(await readFile(join(appDirectory, "package.json"), "utf8"));
   return (manifest.scripts.start as string).split(/\s+/).filter((word) => word.startsWith("--allow-"));
@@ -32,12 +32,12 @@ async function openInChild(): Promise<{ status: number | null; output: string }>
     `console.log("opened");\n` +
     `await backend.close();\n`;
   // The script must sit inside the app so that Deno resolves the workspace's packages.
-  const scriptPath = join(appDirectory, `.open-${denoPid.pid}-${Date.now()}.ts`);
+  const scriptPath = join(appDirectory, `.open-${deno.pid}-${Date.now()}.ts`);
   await writeFile(scriptPath, script);
 
   try {
     const flags = await startFlags();
-    const result = spawnSync(denoPid.execPath(), ["run", ...flags, scriptPath], { cwd: appDirectory, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const result = spawnSync(deno.execPath(), ["run", ...flags, scriptPath], { cwd: appDirectory, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     return { status: result.status, output: result.stdout + result.stderr };
   } finally {
     await rm(scriptPath, { force: true });
@@ -64,11 +64,11 @@ test("stale lock is taken over", async () => {
 });
 
 test("live lock names the process", async () => {
-  await writeFile(join(dataDirectory, "lock"), `${denoPid.pid}\n`);
+  await writeFile(join(dataDirectory, "lock"), `${deno.pid}\n`);
 
   const result = await openInChild();
 
   expect(result.status).not.toBe(0);
-  expect(result.output).toContain(`in use by process ${denoPid.pid}`);
+  expect(result.output).toContain(`in use by process ${deno.pid}`);
   expect(result.output).not.toContain("allow-all");
 });
