@@ -22,7 +22,9 @@ import { resetRetryCounter } from "../commands/reset-retry-counter.ts";
 import { select } from "../commands/select.ts";
 import { signature } from "../commands/signature.ts";
 import { updateBinary } from "../commands/update-binary.ts";
+import { unwrapKey } from "../commands/unwrap-key.ts";
 import { verify } from "../commands/verify.ts";
+import { wrapKey } from "../commands/wrap-key.ts";
 import { CommandContext, type CommandHandler, type HsmState } from "./context.ts";
 
 /** Handlers by INS. An INS not listed returns 6D00 (this includes the removed session-PIN command 5A). */
@@ -38,6 +40,8 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x58, enumerateObjects],
   [0x62, decipher],
   [0x68, signature],
+  [0x72, wrapKey],
+  [0x74, unwrapKey],
   [0x76, deriveAsymmetricKey],
   [0x78, cipherSymmetric],
   [0x84, getChallenge],
