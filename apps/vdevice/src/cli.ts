@@ -17,6 +17,9 @@ export interface DeviceSettings {
 
   /** File holding the device secret; undefined lets the device use `<dataDir>.secret`. */
   secretFile?: string;
+
+  /** Let INITIALIZE wipe an initialised device without its current SO-PIN (firmware behaviour). */
+  reinitializeWithoutSoPin?: boolean;
 }
 
 export type CommandLine = { kind: "help" } | { kind: "run"; settings: DeviceSettings };
@@ -48,21 +51,34 @@ Options:
                         port 35964 is "Virtual PCD 00 01")
   --log-level LEVEL     ${LOG_LEVELS.join(", ")} (default: info); debug logs
                         each command's INS and status word
+  --reinitialize-without-so-pin
+                        let INITIALIZE wipe an initialised device without its
+                        current SO-PIN, as the Pico HSM firmware does (default:
+                        the SO-PIN in tag 82 must match, as on a SmartCard-HSM)
   -h, --help            print this help and exit
 `;
 
 const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level"] as const;
 type ValueOption = (typeof OPTIONS_WITH_VALUE)[number];
 
+const FLAG_OPTIONS = ["--reinitialize-without-so-pin"] as const;
+type FlagOption = (typeof FLAG_OPTIONS)[number];
+
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Parses `args` (without the program name); `env` supplies HOME and XDG_DATA_HOME. */
 export function parseCommandLine(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
   const values = new Map<ValueOption, string>();
+  const flags = new Set<FlagOption>();
 
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
     if (arg === "--help" || arg === "-h") return { kind: "help" };
+
+    if ((FLAG_OPTIONS as readonly string[]).includes(arg)) {
+      flags.add(arg as FlagOption);
+      continue;
+    }
 
     const [option, inlineValue] = splitOption(arg);
     if (!isValueOption(option)) {
@@ -84,7 +100,9 @@ export function parseCommandLine(args: readonly string[], env: Readonly<Record<s
     values.set(option, value);
   }
 
-  return { kind: "run", settings: buildSettings(values, env) };
+  const settings = buildSettings(values, env);
+  if (flags.has("--reinitialize-without-so-pin")) settings.reinitializeWithoutSoPin = true;
+  return { kind: "run", settings };
 }
 
 function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<string, string | undefined>>): DeviceSettings {
@@ -126,7 +144,7 @@ function describeValue(option: ValueOption): string {
 function parseName(value: string): string {
   if (!NAME_PATTERN.test(value) || value === "." || value === "..") {
     throw new UsageError(
-      `invalid --name "${value}": use 1 to 64 letters, digits, ".", "_" or "-" (it names the data directory)`,
+      `invalid --name "${value}": use 1 to 64 letters, digits, ".", "_" or "-", other than "." and ".." (it names the data directory)`,
     );
   }
   return value;

@@ -31,6 +31,8 @@ export interface DeviceOptions {
   scrypt?: { N: number; r: number; p: number };
   /** Random source; defaults to crypto.getRandomValues. */
   random?: (length: number) => Uint8Array;
+  /** Let INITIALIZE wipe an initialised device without its current SO-PIN, as the Pico HSM firmware does (default false). */
+  reinitializeWithoutSoPin?: boolean;
   /** Accept secure-messaging APDUs after chip authentication (default true); false answers them 6E00, as the firmware does. */
   secureMessaging?: boolean;
   /** Allow chip authentication (GENERAL AUTHENTICATE) before VERIFY (default true, as OpenSC needs); false answers it 6400 without a PIN session. */
@@ -83,6 +85,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
       session: new SessionState(),
       random,
       logger,
+      policy: { reinitializeWithoutSoPin: options.reinitializeWithoutSoPin ?? false },
     };
 
     state.session.secureMessaging.allowBeforePin = options.chipAuthenticationBeforePin ?? true;

@@ -55,6 +55,7 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
       name: settings.name,
       logger,
       secretFile: settings.secretFile,
+      reinitializeWithoutSoPin: settings.reinitializeWithoutSoPin,
     });
   } catch (error) {
     logger.error("device failed to start", { dataDir: settings.dataDir, error: describe(error) });

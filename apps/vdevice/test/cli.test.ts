@@ -52,6 +52,11 @@ describe("parseCommandLine", () => {
     });
   });
 
+  test("reinitialize flag sets the policy", () => {
+    expect(settingsOf(["--reinitialize-without-so-pin"]).reinitializeWithoutSoPin).toBe(true);
+    expect(settingsOf([]).reinitializeWithoutSoPin).toBeUndefined();
+  });
+
   test("accepts option=value", () => {
     const settings = settingsOf(["--name=x", "--log-level=warn", "--vpcd=10.0.0.2:1"]);
     expect(settings.name).toBe("x");

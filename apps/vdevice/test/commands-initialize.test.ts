@@ -54,6 +54,33 @@ describe("INITIALIZE", () => {
     expect(await card.sw("00A4000002CE0000")).toBe("9000");
   });
 
+  test("re-initializing needs the current SO-PIN", async () => {
+    const card = await openInitializedCard();
+    await card.login();
+    await card.send(withLc("00D7CF00", "54020000 5301 AA"));
+
+    const wrongSoPin = `80020001 8106${ascii(USER_PIN)} 8208${"30".repeat(8)}`;
+    expect(await card.sw(withLc("80500000", wrongSoPin))).toBe("63CE");
+    expect(await card.sw(withLc("80500000", wrongSoPin))).toBe("63CD");
+
+    await card.login();
+    expect((await card.send("00B1CF0004 54020000 00")).hex).toBe("AA");
+    expect(await card.sw("00200088")).toBe("63CD");
+
+    expect((await card.initialize()).swHex).toBe("9000");
+    expect(await card.sw("00A4000002CF0000")).toBe("6A82");
+    expect(await card.sw("00200088")).toBe("9000");
+  });
+
+  test("firmware policy re-initializes without SO-PIN", async () => {
+    const card = await openTestCard({ reinitializeWithoutSoPin: true });
+    await card.selectApplet();
+    await card.initialize();
+
+    const otherSoPin = `80020001 8106${ascii(USER_PIN)} 8208${"30".repeat(8)}`;
+    expect(await card.sw(withLc("80500000", otherSoPin))).toBe("9000");
+  });
+
   test("new PINs replace the old ones", async () => {
     const card = await openInitializedCard();
     await card.send(withLc("80500000", `80020001 8106${ascii("111111")} 8208${SO_PIN_HEX}`));

@@ -2,7 +2,10 @@
  * INITIALIZE DEVICE (INS 50). Empty data is an information query. Otherwise the
  * data is TLVs: 80 options (2 bytes), 81 user PIN, 82 SO-PIN, 91 user PIN
  * retries (1..15), 92 DKEK shares of domain 0, 97 number of key domains; other
- * tags are ignored. No authentication is needed, as on the firmware.
+ * tags are ignored. The first INITIALIZE needs no authentication. On an
+ * initialised device tag 82 must match the current SO-PIN (counted like a
+ * wrong SO-PIN: 63CX, then 6983), as on the SmartCard-HSM, unless the device
+ * policy allows the firmware's unauthenticated re-initialisation.
  *
  * Everything except the device identity (device key, 2F02, CE00, C400), the
  * serial and the options is erased: keys, PRKDs, certificates, data objects,
@@ -16,7 +19,7 @@ import { IDENTITY_RECORD, SETTINGS_RECORD } from "../hsm/device-state.ts";
 import { ensureDeviceIdentity } from "../hsm/identity.ts";
 import { MAX_KEY_DOMAINS } from "../hsm/key-domains.ts";
 import { DEVICE_KEY_RECORD, fileRecordName } from "../hsm/objects.ts";
-import { MAX_PIN_LENGTH } from "../hsm/pin-check.ts";
+import { checkPin, MAX_PIN_LENGTH } from "../hsm/pin-check.ts";
 
 /** Free memory the information query reports (the firmware's emulation build reports the same). */
 const REPORTED_FREE_MEMORY = 0x00100000;
@@ -44,6 +47,9 @@ export const initialize: CommandHandler = async (ctx) => {
   if (ctx.apdu.data.length === 0) return { data: informationQuery() };
 
   const request = parseRequest(ctx.dataTlvs());
+  if (!ctx.policy.reinitializeWithoutSoPin && ctx.keystore.pinStatus("so").initialized) {
+    await checkPin(ctx, "so", request.soPin);
+  }
 
   ctx.session.reset();
   await ctx.keystore.initialize({

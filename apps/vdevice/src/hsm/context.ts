@@ -50,6 +50,17 @@ export interface HsmState {
   /** CSPRNG: `length` random bytes. */
   readonly random: (length: number) => Uint8Array;
   readonly logger: Logger;
+  /** Device-wide rules chosen at start-up; absent fields take their defaults. */
+  readonly policy?: DevicePolicy;
+}
+
+export interface DevicePolicy {
+  /**
+   * Lets INITIALIZE wipe an initialised device without its current SO-PIN, as
+   * the Pico HSM firmware does. Default false: like the SmartCard-HSM, tag 82
+   * must then match the stored SO-PIN, and a mismatch counts as a wrong SO-PIN.
+   */
+  reinitializeWithoutSoPin?: boolean;
 }
 
 /** Handler of one INS. Returns the response (data, or an SW such as 9001) or nothing for 9000 without data. */
@@ -88,6 +99,10 @@ export class CommandContext {
 
   get domains(): KeyDomains {
     return this.state.domains;
+  }
+
+  get policy(): DevicePolicy {
+    return this.state.policy ?? {};
   }
 
   get log(): Logger {
