@@ -49,7 +49,7 @@ export function aesEncrypt(request: AesRequest): Uint8Array {
     case "gcm":
       return gcm(key, iv, aad).encrypt(input);
     case "ccm":
-      return ccmEncrypt(key, iv, aad ?? new Uint8Array(0), input);
+      return aesCcmEncrypt(key, iv, aad ?? new Uint8Array(0), input);
   }
 }
 
@@ -76,13 +76,13 @@ export function aesDecrypt(request: AesRequest): Uint8Array {
         throw error;
       }
     case "ccm":
-      return ccmDecrypt(key, iv, aad ?? new Uint8Array(0), input);
+      return aesCcmDecrypt(key, iv, aad ?? new Uint8Array(0), input);
   }
 }
 
 /** AES-CMAC (SP 800-38B) of `message`: 16 bytes. */
 export function aesCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
-  return cmac(key, message);
+  return cmac(message, key);
 }
 
 // --- OFB ------------------------------------------------------------------
@@ -102,25 +102,27 @@ function xorKeystream(input: Uint8Array, keystream: Uint8Array): Uint8Array {
   return out;
 }
 
-// --- CCM (SP 800-38C) with a 16-byte tag -----------------------------------
+// --- CCM (SP 800-38C) -------------------------------------------------------
 
-function ccmEncrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const tag = ccmMac(key, nonce, aad, plaintext);
+/** CCM encryption: ciphertext ‖ tag; the card always uses a 16-byte tag, other even lengths 4..16 serve the published examples. */
+export function aesCcmEncrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagBytes = AEAD_TAG_BYTES): Uint8Array {
+  const tag = ccmMac(key, nonce, aad, plaintext, tagBytes);
   const stream = ccmCounterStream(key, nonce, AES_BLOCK + plaintext.length);
-  const out = new Uint8Array(plaintext.length + AEAD_TAG_BYTES);
+  const out = new Uint8Array(plaintext.length + tagBytes);
   out.set(xorKeystream(plaintext, stream.subarray(AES_BLOCK)));
-  out.set(xorKeystream(tag, stream.subarray(0, AES_BLOCK)), plaintext.length);
+  out.set(xorKeystream(tag, stream.subarray(0, tagBytes)), plaintext.length);
   return out;
 }
 
-function ccmDecrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array): Uint8Array {
-  if (input.length < AEAD_TAG_BYTES) throw new RangeError("AES-CCM input is shorter than its 16-byte tag");
-  const length = input.length - AEAD_TAG_BYTES;
+/** CCM decryption of ciphertext ‖ tag; throws AuthenticationError when the tag does not match. */
+export function aesCcmDecrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, tagBytes = AEAD_TAG_BYTES): Uint8Array {
+  if (input.length < tagBytes) throw new RangeError(`AES-CCM input is shorter than its ${tagBytes}-byte tag`);
+  const length = input.length - tagBytes;
   const stream = ccmCounterStream(key, nonce, AES_BLOCK + length);
   const plaintext = xorKeystream(input.subarray(0, length), stream.subarray(AES_BLOCK));
-  const received = xorKeystream(input.subarray(length), stream.subarray(0, AES_BLOCK));
+  const received = xorKeystream(input.subarray(length), stream.subarray(0, tagBytes));
 
-  const expected = ccmMac(key, nonce, aad, plaintext);
+  const expected = ccmMac(key, nonce, aad, plaintext, tagBytes);
   if (!constantTimeEqual(expected, received)) {
     plaintext.fill(0);
     throw new AuthenticationError("AES-CCM");
@@ -136,14 +138,15 @@ function ccmCounterStream(key: Uint8Array, nonce: Uint8Array, length: number): U
   return ctr(key, counter).encrypt(new Uint8Array(length));
 }
 
-/** CBC-MAC over B0 ‖ encoded AAD ‖ payload, each part zero-padded to whole blocks. */
-function ccmMac(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, payload: Uint8Array): Uint8Array {
+/** CBC-MAC over B0 ‖ encoded AAD ‖ payload, each part zero-padded to whole blocks, cut to `tagBytes`. */
+function ccmMac(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, payload: Uint8Array, tagBytes: number): Uint8Array {
   const q = 15 - nonce.length;
   if (nonce.length < 7 || nonce.length > 13) throw new RangeError("AES-CCM nonce must be 7 to 13 bytes");
+  if (tagBytes < 4 || tagBytes > 16 || tagBytes % 2 !== 0) throw new RangeError("AES-CCM tag must be 4, 6, …, 16 bytes");
   if (q < 4 && payload.length >= 2 ** (8 * q)) throw new RangeError(`AES-CCM payload too long for a ${nonce.length}-byte nonce`);
 
   const b0 = new Uint8Array(AES_BLOCK);
-  b0[0] = (aad.length > 0 ? 0x40 : 0) | (((AEAD_TAG_BYTES - 2) / 2) << 3) | (q - 1);
+  b0[0] = (aad.length > 0 ? 0x40 : 0) | (((tagBytes - 2) / 2) << 3) | (q - 1);
   b0.set(nonce, 1);
   for (let i = 0, rest = payload.length; i < q; i++, rest = Math.floor(rest / 256)) b0[15 - i] = rest & 0xff;
 
@@ -156,7 +159,7 @@ function ccmMac(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, payload: Ui
   }
 
   const chain = cbc(key, new Uint8Array(AES_BLOCK), { disablePadding: true }).encrypt(macInput);
-  return chain.slice(chain.length - AES_BLOCK);
+  return chain.slice(chain.length - AES_BLOCK, chain.length - AES_BLOCK + tagBytes);
 }
 
 /** AAD prefixed with its length: 2 bytes below 2^16 − 2^8, else FF FE and 4 bytes. */
