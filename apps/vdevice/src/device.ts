@@ -4,12 +4,14 @@
  * talk to it only through `transmit` and the power calls.
  */
 import { CardRuntime, formatStatusWord, type CommandApdu } from "@hsmkit/apdu";
+import { createIssuerMaterial, DeviceIssuer } from "./attestation/issuer.ts";
+import { defaultIssuerDirectory, loadOrCreateIssuer } from "./attestation/issuer-store.ts";
 import { MemoryBackend, openKeystore, type StorageBackend } from "@hsmkit/keystore";
 import { HsmApplet } from "./hsm/applet.ts";
 import { HSM_ATR } from "./hsm/constants.ts";
 import type { HsmState } from "./hsm/context.ts";
 import { DeviceState } from "./hsm/device-state.ts";
-import { ensureDeviceIdentity } from "./hsm/identity.ts";
+import { ensureDeviceIdentity, useIssuer } from "./hsm/identity.ts";
 import { KeyDomains } from "./hsm/key-domains.ts";
 import { ObjectStore } from "./hsm/objects.ts";
 import { SessionState } from "./hsm/session.ts";
@@ -37,6 +39,10 @@ export interface DeviceOptions {
   secureMessaging?: boolean;
   /** Allow chip authentication (GENERAL AUTHENTICATE) before VERIFY (default true, as OpenSC needs); false answers it 6400 without a PIN session. */
   chipAuthenticationBeforePin?: boolean;
+  /** Issuer directory (root and DV that certify the device key); default `<dataDir>.issuer`. Ignored when `issuer` is given. */
+  issuerDir?: string;
+  /** Issuer to use instead of a directory; in memory without either, a new issuer is made for this device. */
+  issuer?: DeviceIssuer;
 }
 
 export interface VirtualDevice {
@@ -72,6 +78,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
     const device = new DeviceState(keystore, objects);
     await device.load();
 
+    useIssuer(device, await openIssuer(options, logger, random));
     if (await ensureDeviceIdentity(objects, device, random)) {
       await keystore.commit();
       logger.info("device identity created", { chr: device.identity?.chr });
@@ -125,6 +132,15 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
     await directory?.close();
     throw error;
   }
+}
+
+/** Returns the issuer of the device certificate: the given one, the issuer directory's, or a new one in memory. */
+async function openIssuer(options: DeviceOptions, logger: Logger, random: (length: number) => Uint8Array): Promise<DeviceIssuer> {
+  if (options.issuer !== undefined) return options.issuer;
+
+  const directory = options.issuerDir ?? (options.dataDir === undefined ? undefined : defaultIssuerDirectory(options.dataDir));
+  if (directory !== undefined) return loadOrCreateIssuer(directory, { log: logger, random });
+  return new DeviceIssuer(await createIssuerMaterial(random, new Date()));
 }
 
 function logCommand(logger: Logger, command: CommandApdu | undefined, sw: number, detail: string | undefined): void {

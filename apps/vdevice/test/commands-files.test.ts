@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { decodeCvCertificate, decodeAuthenticatedRequest } from "@hsmkit/cvc";
+import { decodeAuthenticatedRequest, decodeCvcChain } from "@hsmkit/cvc";
 import { toHex } from "@hsmkit/tlv";
 import { fidList, hex16, openCardWithState, openInitializedCard, openTestCard, putTestKey, withExtendedLc, withLc } from "./hsm-harness.ts";
 
@@ -20,12 +20,13 @@ async function cardWithKey(id = 1) {
 }
 
 describe("device identity files", () => {
-  test("2F02 holds a self-signed CVC with an ESPICOHSMTR CHR", async () => {
+  test("2F02 holds the device CVC, its DV and root", async () => {
     const card = await openInitializedCard();
-    const chain = await card.readFile("2F02");
-    const certificate = decodeCvCertificate(chain);
-    expect(certificate.body.chr).toMatch(/^ESPICOHSMTR\d{5}$/);
-    expect(certificate.body.car).toBe(certificate.body.chr);
+    const [device, dv, root] = decodeCvcChain(await card.readFile("2F02"));
+    expect(device.body.chr).toMatch(/^ESPICOHSMTR\d{5}$/);
+    expect(device.body.car).toBe(dv.body.chr);
+    expect(dv.body.car).toBe(root.body.chr);
+    expect(root.body.car).toBe(root.body.chr);
   });
 
   test("CE00 is an authenticated request and C400 the device PRKD", async () => {
