@@ -115,6 +115,22 @@ describe("key generation", () => {
   });
 });
 
+describe("re-initialization", () => {
+  test("wrong SO-PIN neither wipes nor re-initializes", async () => {
+    const result = await scHsmTool(["--initialize", "--so-pin", "0000000000000000", "--pin", USER_PIN]);
+    // sc-hsm-tool exits 0 even here; the message is what a real SmartCard-HSM gives too.
+    expect(result.stdout + result.stderr).toContain("SC_HSM_INITIALIZE, *) failed with PIN code or key incorrect");
+
+    const keys = await pkcs15Tool(["-D"]);
+    expectSuccess(keys);
+    expect(keys.stdout).toContain("Private RSA Key [rsa1]");
+    expect(keys.stdout).toContain("Private EC Key [ec1]");
+
+    const status = await scHsmTool([]);
+    expect(status.stdout).toMatch(/SO-PIN tries left\s*:\s*14/);
+  });
+});
+
 describe("signatures verified by openssl", () => {
   test("ECDSA on a SHA-256 digest", async () => {
     await writeFile(file("digest.bin"), createHash("sha256").update(MESSAGE).digest());
