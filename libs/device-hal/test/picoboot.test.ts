@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rejectionOf } from "./helpers.ts";
 import {
   buildUf2,
   CHIPS,
@@ -44,7 +45,7 @@ describe("PicobootConnection", () => {
 
   it("reports the bootrom status of a rejected command and recovers", async () => {
     const connection = await PicobootConnection.open(new SimulatedPicobootDevice({ chip: "rp2350" }));
-    const error = await connection.flashErase(BASE + 100, 4096).catch((caught: unknown) => caught as DeviceHalError);
+    const error = await rejectionOf(connection.flashErase(BASE + 100, 4096));
     expect(error).toBeInstanceOf(DeviceHalError);
     expect(error.message).toBe("PICOBOOT FLASH_ERASE at 0x10000064 failed: BAD_ALIGNMENT");
     expect(error.details.status).toBe(PICOBOOT_STATUS.BAD_ALIGNMENT);
@@ -126,7 +127,7 @@ describe("flashImage", () => {
     const device = new SimulatedPicobootDevice({ chip: "rp2350", failWrite: { address: BASE + 0x10000, times: 99 } });
     const connection = await PicobootConnection.open(device);
 
-    const error = await flashImage(connection, imageOf(randomBinary(100000), UF2_FAMILY.RP2350_ARM_S), CHIPS.rp2350).catch((caught: unknown) => caught as DeviceHalError);
+    const error = await rejectionOf(flashImage(connection, imageOf(randomBinary(100000), UF2_FAMILY.RP2350_ARM_S), CHIPS.rp2350));
     expect(error).toBeInstanceOf(DeviceHalError);
     expect(error.message).toMatch(/^writing 36864 bytes at 0x10010000 failed after 3 attempts \(PICOBOOT WRITE at 0x10010000 failed: UNKNOWN_ERROR\)/);
     expect(error.details.address).toBe(BASE + 0x10000);

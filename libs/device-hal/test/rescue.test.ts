@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rejectionOf } from "./helpers.ts";
 import { CcidReader, CHIPS, DeviceHalError, encodePhy, findBoards, parsePhy, RescueClient, USB_ITF } from "../src/index.ts";
 import { SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedRescueCard, SimulatedUsb, type SimulatedRescueCardOptions } from "../src/simulators/index.ts";
 
@@ -67,7 +68,7 @@ describe("RescueClient", () => {
   it("explains a refused button press", async () => {
     const { rescue } = await openRescue({ chip: "rp2040", button: "ignore" });
     await rescue.select();
-    const error = await rescue.writePhy({ ledGpio: 4 }).catch((caught: unknown) => caught as DeviceHalError);
+    const error = await rejectionOf(rescue.writePhy({ ledGpio: 4 }));
     expect(error.details.sw).toBe(0x6985);
     expect(error.message).toMatch(/press the BOOTSEL\/BOOT button/);
   });
