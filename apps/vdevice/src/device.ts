@@ -69,7 +69,10 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
     const deviceSecret =
       options.dataDir === undefined
         ? random(32)
-        : await loadOrCreateDeviceSecret(options.secretFile ?? defaultSecretPath(options.dataDir), { log: logger });
+        : await loadOrCreateDeviceSecret(options.secretFile ?? defaultSecretPath(options.dataDir), {
+            log: logger,
+            create: (await backend.list()).length === 0,
+          });
 
     const keystore = await openKeystore(backend, { deviceSecret, random, scrypt: options.scrypt });
     deviceSecret.fill(0);

@@ -7,6 +7,7 @@ import { openKeystore } from "@hsmkit/keystore";
 import { createLogger, silentLogger } from "../src/log.ts";
 import { defaultSecretPath, loadOrCreateDeviceSecret } from "../src/storage/device-secret.ts";
 import { openDirectoryBackend } from "../src/storage/directory-backend.ts";
+import { createDevice } from "../src/device.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -111,6 +112,19 @@ describe("keystore over a directory", () => {
     }
     const prkd = new Uint8Array(await readFile(join(directory, "file%2FC401.rec")));
     expect(contains(prkd, bytes("public PRKD"))).toBe(true);
+  });
+
+  it("refuses to replace a lost secret of an existing device", async () => {
+    const dataDir = join(root, "device");
+    const secretFile = join(root, "device.secret");
+    const first = await createDevice({ dataDir, secretFile, scrypt: { N: 16, r: 1, p: 1 } });
+    await first.close();
+    await rm(secretFile);
+
+    await expect(createDevice({ dataDir, secretFile, scrypt: { N: 16, r: 1, p: 1 } })).rejects.toThrow(
+      /device secret file .* not found, but the data directory already holds a device/,
+    );
+    await expect(stat(secretFile)).rejects.toThrow();
   });
 
   it("reopens after a restart with the same secret file", async () => {

@@ -17,12 +17,23 @@ export function defaultSecretPath(dataDirectory: string): string {
 /**
  * Reads the device secret at `path`, or creates it (mode 0600, 32 bytes from
  * crypto.getRandomValues) when the file does not exist. Throws when the file
- * does not hold exactly 32 bytes.
+ * does not hold exactly 32 bytes, and when it is missing but `create` is false
+ * (the data directory already holds a device that only its own secret opens).
  */
-export async function loadOrCreateDeviceSecret(path: string, options: { log?: Logger } = {}): Promise<Uint8Array> {
+export async function loadOrCreateDeviceSecret(
+  path: string,
+  options: { log?: Logger; create?: boolean } = {},
+): Promise<Uint8Array> {
   const log = options.log ?? createLogger({ level: "warn" });
   const existing = await readSecret(path, log);
   if (existing !== undefined) return existing;
+
+  if (options.create === false) {
+    throw new Error(
+      `device secret file ${path} not found, but the data directory already holds a device: ` +
+        `restore the secret file there (or point --secret-file at it); a new secret cannot open the existing data`,
+    );
+  }
 
   const directory = parentOf(path);
   await denoFs().mkdir(directory, { recursive: true, mode: 0o700 });
