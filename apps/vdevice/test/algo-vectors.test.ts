@@ -1,7 +1,6 @@
 // Known-answer tests of the crypto modules against the published vectors in test/vectors/*.json
 // (each file names its source). The device-level tests in algo-symmetric.test.ts replay the AES,
 // CMAC, HMAC, HKDF, PBKDF2, X9.63 and ChaCha20-Poly1305 vectors through CIPHER SYMMETRIC.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex as upperHex } from "@hsmkit/tlv";
 import { aesCcmDecrypt, aesCcmEncrypt, aesCmac, aesDecrypt, aesEncrypt, aesXts, AuthenticationError, type AesMode } from "../src/crypto/aes-modes.ts";
@@ -9,17 +8,11 @@ import { curveByName, curveDomain, type CurveName } from "../src/crypto/curves.t
 import type { HashName } from "../src/crypto/hash.ts";
 import { chachaPolyDecrypt, chachaPolyEncrypt, hkdf, hmac, pbkdf2, x963Kdf } from "../src/crypto/kdf.ts";
 import { eddsaSign, octetAgree, octetPublicKey, type OctetCurveName } from "../src/crypto/octet-curves.ts";
+import { loadVectors } from "./algo-fixture.ts";
 
 /** Lower-case hex, as the vector files spell it. */
 function toHex(bytes: Uint8Array): string {
   return upperHex(bytes).toLowerCase();
-}
-
-/** Reads test/vectors/`name` and checks that it names its source. */
-export function loadVectors<T>(name: string): T & { source: string } {
-  const json = JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), "utf8")) as T & { source: string };
-  if (typeof json.source !== "string" || json.source.length < 10) throw new Error(`${name} does not name its source`);
-  return json;
 }
 
 interface BlockModeVector { mode: AesMode; key: string; iv: string; plaintext: string; ciphertext: string }
