@@ -66,6 +66,25 @@ describe("device on a data directory", () => {
     await reopened.device.close();
   });
 
+  test("PIN-protected data is sealed at rest", async () => {
+    const { card, dataDir, secretFile } = await initializedDirectoryCard();
+    const marker = ascii("TOPSECRET-private-payload");
+    await card.login();
+    expect(await card.sw(withLc("00D7CD01", `54020000 5319 ${marker}`))).toBe("9000");
+    await card.device.close();
+
+    for (const [name, content] of await snapshot(dataDir)) {
+      expect(content.includes(marker), `${name} holds the payload in plain text`).toBe(false);
+    }
+
+    const reopened = await openTestCard({ dataDir, secretFile });
+    await reopened.selectApplet();
+    expect(await reopened.sw("00B1CD0104 54020000 00")).toBe("6982");
+    await reopened.login();
+    expect((await reopened.send("00B1CD0104 54020000 00")).hex).toBe(marker);
+    await reopened.device.close();
+  });
+
   test("a second device cannot open the same directory", async () => {
     const { card, dataDir, secretFile } = await initializedDirectoryCard();
     await expect(openTestCard({ dataDir, secretFile })).rejects.toThrow();

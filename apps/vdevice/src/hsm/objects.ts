@@ -2,7 +2,8 @@
  * The applet's object model over the keystore: files by FID and keys by id.
  *
  * Record names in the keystore:
- *   file/XXXX    public content of EF XXXX (hex FID), zero bytes for a created, empty EF
+ *   file/XXXX    content of EF XXXX (hex FID), zero bytes for a created, empty EF; public,
+ *                except PIN-protected data objects (CD n), sealed under the device secret
  *   key/NN       private or secret key NN (hex id), sealed under the MKEK
  *   keyinfo/NN   public description and metadata of key NN (JSON, see key-info.ts)
  *   device/key   device key (key 0), sealed under the device secret so it works without a PIN
@@ -12,7 +13,7 @@
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import { KeystoreLockedError, type Keystore } from "@hsmkit/keystore";
-import { formatFid } from "./constants.ts";
+import { formatFid, PREFIX } from "./constants.ts";
 import { keyBinding, parseKeyInfo, serializeKeyInfo, type KeyInfo } from "./key-info.ts";
 
 const FILE_PREFIX = "file/";
@@ -37,6 +38,16 @@ function keyInfoRecordName(id: number): string {
   return KEY_INFO_PREFIX + hexByte(id);
 }
 
+/**
+ * PIN-protected data objects (CD n) are sealed at rest, so a copy of the data
+ * directory without the device secret does not reveal them. READ still needs
+ * only UA, as on the card, which is why the device secret seals them and not the
+ * MKEK (public key authentication grants UA without a PIN session).
+ */
+function isProtectedData(fid: number): boolean {
+  return fid >> 8 === PREFIX.PROTECTED_DATA;
+}
+
 function hexByte(n: number): string {
   return n.toString(16).toUpperCase().padStart(2, "0");
 }
@@ -48,6 +59,7 @@ export class ObjectStore {
 
   /** Returns the stored content of EF `fid` (empty for a created, never written EF), or undefined. */
   readFile(fid: number): Promise<Uint8Array | undefined> {
+    if (isProtectedData(fid)) return this.keystore.getDeviceSecret(fileRecordName(fid));
     return this.keystore.getFile(fileRecordName(fid));
   }
 
@@ -57,6 +69,7 @@ export class ObjectStore {
 
   /** Stages the content of EF `fid`, creating it when absent. */
   writeFile(fid: number, content: Uint8Array): Promise<void> {
+    if (isProtectedData(fid)) return this.keystore.putDeviceSecret(fileRecordName(fid), content);
     return this.keystore.putFile(fileRecordName(fid), content);
   }
 
