@@ -20,9 +20,17 @@ export interface DeviceSettings {
 
   /** Let INITIALIZE wipe an initialised device without its current SO-PIN (firmware behaviour). */
   reinitializeWithoutSoPin?: boolean;
+
+  /** Issuer directory (root and DV); undefined lets the device use `<dataDir>.issuer`. */
+  issuerDir?: string;
+  /** Answer secure-messaging APDUs with 6E00, as the firmware does. */
+  noSecureMessaging?: boolean;
+  /** Refuse chip authentication (6400) until a PIN is verified, as the firmware does. */
+  chipAuthenticationAfterVerify?: boolean;
 }
 
-export type CommandLine = { kind: "help" } | { kind: "run"; settings: DeviceSettings };
+/** `run` serves the device; `print-chain` prints its certificate chain and exits. */
+export type CommandLine = { kind: "help" } | { kind: "run" | "print-chain"; settings: DeviceSettings };
 
 /** A command-line mistake; main prints the message and exits with status 2. */
 export class UsageError extends Error {
@@ -55,13 +63,26 @@ Options:
                         let INITIALIZE wipe an initialised device without its
                         current SO-PIN, as the Pico HSM firmware does (default:
                         the SO-PIN in tag 82 must match, as on a SmartCard-HSM)
+  --issuer DIR          issuer directory with the root and DV that certify the
+                        device key; devices given the same DIR share one root
+                        (default: DIR.issuer beside the data directory DIR)
+  --no-secure-messaging answer secure-messaging APDUs with 6E00, as the Pico HSM
+                        firmware does (default: accept them after chip
+                        authentication)
+  --chip-authentication-after-verify
+                        refuse GENERAL AUTHENTICATE until a PIN is verified, as
+                        the firmware does (default: allow it before VERIFY,
+                        which OpenSC needs)
+  --print-chain         print the device certificate chain (EF 2F02), check it
+                        against the issuer's root, and exit; stop the running
+                        device first, because it holds the data directory
   -h, --help            print this help and exit
 `;
 
-const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level"] as const;
+const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level", "--issuer"] as const;
 type ValueOption = (typeof OPTIONS_WITH_VALUE)[number];
 
-const FLAG_OPTIONS = ["--reinitialize-without-so-pin"] as const;
+const FLAG_OPTIONS = ["--reinitialize-without-so-pin", "--no-secure-messaging", "--chip-authentication-after-verify", "--print-chain"] as const;
 type FlagOption = (typeof FLAG_OPTIONS)[number];
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -102,7 +123,9 @@ export function parseCommandLine(args: readonly string[], env: Readonly<Record<s
 
   const settings = buildSettings(values, env);
   if (flags.has("--reinitialize-without-so-pin")) settings.reinitializeWithoutSoPin = true;
-  return { kind: "run", settings };
+  if (flags.has("--no-secure-messaging")) settings.noSecureMessaging = true;
+  if (flags.has("--chip-authentication-after-verify")) settings.chipAuthenticationAfterVerify = true;
+  return { kind: flags.has("--print-chain") ? "print-chain" : "run", settings };
 }
 
 function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<string, string | undefined>>): DeviceSettings {
@@ -111,8 +134,16 @@ function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<st
   const secretFile = parsePath("--secret-file", values.get("--secret-file"));
   const vpcd = values.has("--vpcd") ? parseVpcdAddress(values.get("--vpcd")!) : { ...DEFAULT_VPCD_ADDRESS };
   const logLevel = parseLogLevel(values.get("--log-level") ?? "info");
+  const issuerDir = parsePath("--issuer", values.get("--issuer"));
 
-  return { name, dataDir, vpcd, logLevel, ...(secretFile === undefined ? {} : { secretFile }) };
+  return {
+    name,
+    dataDir,
+    vpcd,
+    logLevel,
+    ...(secretFile === undefined ? {} : { secretFile }),
+    ...(issuerDir === undefined ? {} : { issuerDir }),
+  };
 }
 
 /** Splits `--option=value`; a plain `--option` has no inline value. */
@@ -138,6 +169,8 @@ function describeValue(option: ValueOption): string {
       return "give HOST:PORT such as --vpcd 127.0.0.1:35963";
     case "--log-level":
       return `give one of ${LOG_LEVELS.join(", ")}`;
+    case "--issuer":
+      return "give a directory such as --issuer ./fleet-issuer";
   }
 }
 
@@ -150,7 +183,7 @@ function parseName(value: string): string {
   return value;
 }
 
-function parsePath(option: "--data-dir" | "--secret-file", value: string | undefined): string | undefined {
+function parsePath(option: "--data-dir" | "--secret-file" | "--issuer", value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value.trim() === "") throw new UsageError(`invalid ${option} "": ${describeValue(option)}`);
   return value;

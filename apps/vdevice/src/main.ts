@@ -18,6 +18,7 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 async function main(args: readonly string[]): Promise<number> {
   let settings: DeviceSettings;
+  let printOnly = false;
 
   try {
     const commandLine = parseCommandLine(args, process.env);
@@ -26,6 +27,7 @@ async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     settings = commandLine.settings;
+    printOnly = commandLine.kind === "print-chain";
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`vdevice: ${error.message}\n`);
@@ -34,6 +36,10 @@ async function main(args: readonly string[]): Promise<number> {
 
   const logger = createLogger({ level: settings.logLevel }).child({ device: settings.name });
   try {
+    if (printOnly) {
+      const { printChain } = await import("./attestation/print-chain.ts");
+      return await printChain(settings, logger, (text) => process.stdout.write(text));
+    }
     return await serve(settings, logger);
   } catch (error) {
     logger.error("vdevice failed", { error: describe(error) });
@@ -56,6 +62,9 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
       logger,
       secretFile: settings.secretFile,
       reinitializeWithoutSoPin: settings.reinitializeWithoutSoPin,
+      issuerDir: settings.issuerDir,
+      secureMessaging: !settings.noSecureMessaging,
+      chipAuthenticationBeforePin: !settings.chipAuthenticationAfterVerify,
     });
   } catch (error) {
     logger.error("device failed to start", { dataDir: settings.dataDir, error: describe(error) });
