@@ -61,6 +61,13 @@ describe("record names", () => {
 });
 
 describe("DirectoryBackend", () => {
+  it("rejects a data path that is a file", async () => {
+    await mkdir(root, { recursive: true });
+    await writeFile(directory, "not a directory");
+
+    await expect(openDirectoryBackend(directory)).rejects.toThrow(/exists but is not a directory: choose another --data-dir/);
+  });
+
   it("stores, lists and deletes records", async () => {
     const backend = await openBackend();
 

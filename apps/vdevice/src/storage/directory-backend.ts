@@ -16,7 +16,7 @@
 
 import type { StorageBackend } from "@hsmkit/keystore";
 import { createLogger, type Logger } from "../log.ts";
-import { denoFs, isNotFound, randomSuffix, removeIfExists, syncDirectory, writeNewFile } from "./deno-fs.ts";
+import { denoFs, isAlreadyExists, isNotFound, randomSuffix, removeIfExists, syncDirectory, writeNewFile } from "./deno-fs.ts";
 import { type Batch, decodeJournal, encodeJournal } from "./journal.ts";
 import { acquireLock, releaseLock } from "./lock-file.ts";
 import { recordFileName, recordNameOf } from "./record-names.ts";
@@ -119,9 +119,16 @@ class Directory implements DirectoryBackend {
 /** Creates the directory with mode 0700, or narrows an existing one to 0700. */
 async function prepareDirectory(directory: string, log: Logger): Promise<void> {
   const deno = denoFs();
-  await deno.mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+  try {
+    await deno.mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+  } catch (error) {
+    // mkdir reports a file in the way as "already exists"; the stat below names the real problem.
+    if (!isAlreadyExists(error)) throw error;
+  }
   const info = await deno.stat(directory);
-  if (!info.isDirectory) throw new Error(`device data path ${directory} exists but is not a directory`);
+  if (!info.isDirectory) {
+    throw new Error(`device data path ${directory} exists but is not a directory: choose another --data-dir`);
+  }
   if (info.mode !== null && (info.mode & 0o777) !== DIRECTORY_MODE) {
     log.warn("restricting device data directory to its owner", { directory, mode: (info.mode & 0o777).toString(8) });
     await deno.chmod(directory, DIRECTORY_MODE);
