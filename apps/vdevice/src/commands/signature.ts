@@ -10,7 +10,8 @@ import { ecdsaSignDigest, type EcPrivateKey } from "../crypto/ec.ts";
 import { eddsaSign, isEdwards, type OctetPrivateKey } from "../crypto/octet-curves.ts";
 import { encodeDigestInfo, hash, hashByLength, parseDigestInfo, type HashName } from "../crypto/hash.ts";
 import { rsaPkcs1Sign, rsaPssSign, rsaRaw, type RsaPrivateKey } from "../crypto/rsa.ts";
-import type { CommandContext, CommandHandler } from "../hsm/context.ts";
+import type { CommandHandler } from "../hsm/context.ts";
+import { signWithPendingHdNode } from "../hd/sign.ts";
 import { isRsaSignature, signatureScheme, type SignatureScheme } from "../keys/algorithms.ts";
 import { matchDigestInfo } from "../keys/digest-info.ts";
 import { loadAsymmetricKey } from "../keys/private-key.ts";
@@ -18,7 +19,7 @@ import { loadAsymmetricKey } from "../keys/private-key.ts";
 export const signature: CommandHandler = async (ctx) => {
   const { p1: keyId, p2: algorithm } = ctx.apdu;
   const scheme = signatureScheme(algorithm);
-  if (scheme?.kind === "hd-ecdsa") return signWithHdNode(ctx);
+  if (scheme?.kind === "hd-ecdsa") return signWithPendingHdNode(ctx);
 
   const info = await ctx.beginKeyUse(keyId, algorithm);
   if (scheme === undefined) throw new CardError(SW.INCORRECT_P1P2, `SIGNATURE algorithm ${hex(algorithm)} is not defined`);
@@ -96,13 +97,6 @@ function signOctet(key: OctetPrivateKey, scheme: SignatureScheme, data: Uint8Arr
   if (scheme.kind === "ecdsa") return eddsaSign(key, hash(scheme.hash, data));
   if (scheme.kind !== "ecdsa-digest") throw new TypeError(`not an EdDSA signature scheme: ${scheme.kind}`);
   return eddsaSign(key, data);
-}
-
-/** Algorithm A0: ECDSA with the pending BIP32 / SLIP-10 node; P1 is ignored. */
-async function signWithHdNode(ctx: CommandContext): Promise<never> {
-  ctx.requireLogin();
-  // TODO: sign with the HD node once BIP32 / SLIP-10 (INS 4A) exists; until then no node can be pending.
-  throw new CardError(SW.CONDITIONS_NOT_SATISFIED, "algorithm A0: no HD node is pending (derive one with INS 4A first)");
 }
 
 function hex(byte: number): string {

@@ -4,6 +4,7 @@
  */
 import { CardError, SW, type AppletResponse, type CommandApdu } from "@hsmkit/apdu";
 import { TlvError } from "@hsmkit/tlv";
+import { bipSlip } from "../commands/bip-slip.ts";
 import { changeReferenceData } from "../commands/change-reference-data.ts";
 import { cipherSymmetric } from "../commands/cipher-symmetric.ts";
 import { decipher } from "../commands/decipher.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x2c, resetRetryCounter],
   [0x46, generateAsymmetricKeyPair],
   [0x48, generateSymmetricKey],
+  [0x4a, bipSlip],
   [0x50, initialize],
   [0x52, importDkekShare],
   [0x58, enumerateObjects],

@@ -2,6 +2,7 @@
  * Volatile security state of the HSM applet. Everything here is reset by a
  * SELECT of the applet (OpenSC's and pypicohsm's logout) and by INITIALIZE.
  */
+import { wipePendingNode, type PendingHdNode } from "../hd/pending-node.ts";
 import { SecureMessagingSession } from "../sm/secure-messaging-session.ts";
 
 export class SessionState {
@@ -19,6 +20,9 @@ export class SessionState {
 
   /** Random bytes of the last GET CHALLENGE of at most 256 bytes (the pending PKA challenge). */
   challenge: Uint8Array | undefined = undefined;
+
+  /** HD node loaded by BIP/SLIP P1 = 10 for one SIGNATURE A0 or HD CIPHER (hd/pending-node.ts). */
+  hdNode: PendingHdNode | undefined = undefined;
 
   /** Secure messaging: the protocol MSE SET AT selected and the channel GENERAL AUTHENTICATE opened. */
   readonly secureMessaging = new SecureMessagingSession();
@@ -41,5 +45,7 @@ export class SessionState {
     this.challenge?.fill(0);
     this.challenge = undefined;
     this.secureMessaging.close();
+    wipePendingNode(this.hdNode);
+    this.hdNode = undefined;
   }
 }
