@@ -1,6 +1,6 @@
 /**
  * The host-side error of this library. The card side reports its failures as
- * CardError from @hsmkit/apdu, because the card answers them with a status word.
+ * CardError from @hsmkit/apdu, because the card sends them as a status word.
  */
 
 /** Stable error codes of SecureMessagingError. */
@@ -9,7 +9,7 @@ export type SecureMessagingErrorCode =
   | "malformed"
   /** A MAC or authentication token does not match: the data was altered or the keys differ. */
   | "bad-mac"
-  /** The card answered a status word other than the one the protocol step needs. */
+  /** The card returned a status word other than the one the protocol step needs. */
   | "card-error"
   /** The channel was closed after an earlier failure and cannot be used again. */
   | "closed";
@@ -17,7 +17,7 @@ export type SecureMessagingErrorCode =
 /** Chip authentication or a protected exchange failed on the host side. */
 export class SecureMessagingError extends Error {
   readonly code: SecureMessagingErrorCode;
-  /** The status word the card answered, for code "card-error". */
+  /** The status word the card returned, for code "card-error". */
   readonly sw: number | undefined;
 
   constructor(code: SecureMessagingErrorCode, message: string, sw?: number) {

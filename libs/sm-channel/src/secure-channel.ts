@@ -2,8 +2,8 @@
  * One secure-messaging (SM) session after chip authentication: the two AES-128
  * session keys and the send sequence counter (SSC), with both sides of the
  * exchange. Each protected command and each protected response increments the
- * SSC first, so the host wraps command n with SSC = 2n − 1 and the card wraps its
- * answer with SSC = 2n.
+ * SSC first, so the host wraps command n with SSC = 2n − 1 and the card wraps the
+ * response with SSC = 2n.
  *
  * Protected command (CLA bits 0C):
  *   87 L 01 <ciphertext>   data of an even INS (85 L <ciphertext> for an odd INS)
@@ -73,9 +73,9 @@ export class SecureChannel {
   // --- host side -----------------------------------------------------------
 
   /**
-   * Protects a plain command. The wrapped command asks for all response bytes
+   * Protects a plain command. The wrapped command requests all response bytes
    * (Le 00, or 0000 in the extended form), because the protected response is
-   * longer than the plain one; the plain Ne travels in DO 97.
+   * longer than the plain one. The plain Ne travels in DO 97.
    */
   wrapCommand(plain: CommandApduFields): WrappedCommand {
     const keys = this.#hostKeys();
@@ -101,7 +101,7 @@ export class SecureChannel {
   /**
    * Checks and decrypts a protected response; returns the plain data and the
    * status word from DO 99. Throws SecureMessagingError (and closes the session)
-   * when the card answered without protection, or the MAC or structure is wrong.
+   * when the card responded without protection, or the MAC or structure is wrong.
    */
   unwrapResponse(response: ResponseApdu): ResponseApdu {
     const keys = this.#hostKeys();
@@ -124,7 +124,7 @@ export class SecureChannel {
       throw this.#fail(new SecureMessagingError("bad-mac", "invalid protected response: MAC does not match; the session is closed"));
     }
 
-    let plain = new Uint8Array();
+    let plain: Uint8Array = new Uint8Array();
     if (data !== undefined) {
       const decrypted = data.value[0] === PADDING_INDICATOR ? decryptData(keys, ssc, data.value.subarray(1)) : undefined;
       if (decrypted === undefined) throw this.#fail(new SecureMessagingError("malformed", "invalid protected response: DO 87 does not decrypt to padded data"));
