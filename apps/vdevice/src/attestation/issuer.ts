@@ -42,7 +42,7 @@ export const ISSUER_EXPIRATION_DATE = new Date(Date.UTC(2070, 11, 31));
 const SEQUENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /**
- * What an issuer keeps: the DV private key and both certificates. The root
+ * Stored state of an issuer: the DV private key and both certificates. The root
  * private key signs the two certificates at creation and is then wiped, so a
  * stolen issuer directory cannot mint another DV.
  */

@@ -1,9 +1,9 @@
 /**
- * `vdevice --print-chain`: opens the device on its data directory, reads EF
- * 2F02 through the card as a client would, prints each certificate and the
- * result of checking the chain against the root of the issuer directory, and
- * prints that root in hex so users can install it as a trust anchor (OpenSC's
- * OpenPACE expects it as a binary file named after its CHR in its eac/cvc
+ * `vdevice --print-chain`: opens the device on its data directory and reads EF
+ * 2F02 through the card as a client would. It prints each certificate and the
+ * result of checking the chain against the root of the issuer directory. It
+ * also prints that root in hex, so users can install it as a trust anchor
+ * (OpenSC's OpenPACE expects a binary file named after the CHR in its eac/cvc
  * directory).
  */
 import { encodeCommandApdu, parseResponseApdu, transmitApdu } from "@hsmkit/apdu";

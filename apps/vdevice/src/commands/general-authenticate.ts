@@ -3,7 +3,7 @@
  * 7C L 80 L <PK_PCD>, the host's ephemeral public key on secp256r1 (the curve
  * of the device key). The device computes Z = x(d_dev · PK_PCD) with the device
  * key (key 0), derives the session keys with a fresh 8-byte nonce, opens the SM
- * channel (SSC 0) and answers 7C 14 81 08 <nonce> 82 08 <token>.
+ * channel (SSC 0) and returns 7C 14 81 08 <nonce> 82 08 <token>.
  *
  * Status words, in the order checked: P1 P2 other than 00 00 or data not
  * starting with 7C → 9000 without data (as the firmware); Nc < 2, a 7C length

@@ -5,8 +5,8 @@
  * INITIALIZE; the key is created again only when it or 2F02 is missing, and the
  * CHR is kept.
  *
- * With an issuer (see useIssuer) EF 2F02 holds device certificate ‖ DV
- * certificate ‖ root certificate; without one, the firmware's single
+ * With an issuer (see useIssuer) EF 2F02 contains device certificate ‖ DV
+ * certificate ‖ root certificate. Without one it contains the firmware's single
  * self-signed certificate. A device whose 2F02 still holds only its own
  * self-signed certificate gets the issued chain at the next start with an issuer.
  */
@@ -38,7 +38,7 @@ const EXPIRATION_DATE = new Date(Date.UTC(2070, 11, 31));
 
 const SERIAL_LENGTH = 16;
 
-/** The issuer of each device's certificate; kept apart from DeviceState so that only identity code sees it. */
+/** Issuer of each device's certificate, kept apart from DeviceState so that only identity code uses it. */
 const issuers = new WeakMap<DeviceState, DeviceIssuer>();
 
 /** Makes `issuer` sign the certificate of `device`'s key whenever the identity is created. */
@@ -99,7 +99,7 @@ async function issuedChain(issuer: DeviceIssuer, point: Uint8Array, chr: string,
 }
 
 /**
- * Replaces EF 2F02 when it holds exactly the self-signed certificate of this
+ * Replaces EF 2F02 when it contains exactly the self-signed certificate of this
  * device's key (what devices created before issuers existed have). A chain a
  * host wrote, such as a Pico PKI provisioning, stays. Returns whether 2F02 changed.
  */

@@ -1,8 +1,8 @@
 /**
  * The card runtime's secure-messaging hook: unwraps a protected command with
  * the open channel, runs the plain command, and wraps its response (DO 87, 99,
- * 8E with transport status 9000). An SM error ends the channel and is answered
- * unprotected: 6987 without a channel, 6984 for a bad MAC or bad data objects.
+ * 8E with transport status 9000). An SM error ends the channel and its status
+ * word is sent unprotected: 6987 without a channel, 6984 for a bad MAC or bad data objects.
  */
 import { CardError, SW, type SecureMessagingHandler } from "@hsmkit/apdu";
 import type { Logger } from "../log.ts";

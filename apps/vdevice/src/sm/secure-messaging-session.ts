@@ -11,8 +11,8 @@ export class SecureMessagingSession {
 
   /**
    * Whether GENERAL AUTHENTICATE may run without a PIN session. OpenSC performs
-   * chip authentication before VERIFY, so the device allows it by default; the
-   * firmware answers 6400 until a PIN is verified.
+   * chip authentication before VERIFY, so the device allows it by default. The
+   * firmware returns 6400 until a PIN is verified.
    */
   allowBeforePin = true;
 
@@ -37,9 +37,9 @@ export class SecureMessagingSession {
   }
 
   /**
-   * Ends the channel and forgets the protocol selection. The keys of a channel
+   * Ends the channel and clears the protocol selection. The keys of a channel
    * that is carrying a command right now stay until its response is wrapped,
-   * so that the answer to a protected SELECT still reaches the host protected.
+   * so that the response to a protected SELECT still reaches the host protected.
    */
   close(): void {
     const channel = this.#channel;
