@@ -1,6 +1,6 @@
-// An initialised, logged-in in-memory device for the algo-*.test.ts suites whose random source can
-// be primed: the next random request of a given length returns the primed bytes, so a test can
-// give a GENERATE SYMMETRIC KEY a published key and replay known-answer vectors through the card.
+// An initialised, logged-in in-memory device for the algo-*.test.ts suites, with a random source
+// that can be primed. The next random request of a primed length returns the primed bytes, so a
+// test can store a published key with GENERATE SYMMETRIC KEY and replay its vectors on the card.
 import { readFileSync } from "node:fs";
 import { encodeCommandApdu, parseResponseApdu } from "@hsmkit/apdu";
 import { concatBytes, encodeTlv } from "@hsmkit/tlv";

@@ -1,6 +1,6 @@
 // GENERATE SYMMETRIC KEY and CIPHER SYMMETRIC through the device's transmit: the published vectors
 // replayed with the vector's key stored on the card, and random keys checked against node:crypto
-// and the openssl command line. Bad input answers the spec's status word and changes nothing.
+// and the openssl command line. Bad input gets the spec's status word and changes nothing.
 import { execFileSync } from "node:child_process";
 import * as nodeCrypto from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";

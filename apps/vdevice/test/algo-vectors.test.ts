@@ -1,6 +1,6 @@
 // Known-answer tests of the crypto modules against the published vectors in test/vectors/*.json
-// (each file names its source). The device-level tests in algo-symmetric.test.ts replay the AES,
-// CMAC, HMAC, HKDF, PBKDF2, X9.63 and ChaCha20-Poly1305 vectors through CIPHER SYMMETRIC.
+// (each file names its source). algo-symmetric.test.ts replays the AES, CMAC and ChaCha20-Poly1305
+// vectors through CIPHER SYMMETRIC; the other mechanisms need keys of lengths no card key has.
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex as upperHex } from "@hsmkit/tlv";
 import { aesCcmDecrypt, aesCcmEncrypt, aesCmac, aesDecrypt, aesEncrypt, aesXts, AuthenticationError, type AesMode } from "../src/crypto/aes-modes.ts";

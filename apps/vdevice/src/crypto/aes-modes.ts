@@ -3,9 +3,9 @@
  * and CMAC are noble's own; OFB, CCM (SP 800-38C) and XTS (IEEE 1619) are assembled here from
  * noble's ECB, CBC and CTR, so every block operation is still noble's AES.
  *
- * Input rules are checked by the caller, which knows the status word each one maps to; the
- * functions here throw a RangeError for input they cannot process and AuthenticationError when
- * a tag does not match.
+ * The caller checks the input rules, because each maps to its own status word. The functions
+ * here throw a RangeError for input they cannot process and AuthenticationError when a tag does
+ * not match.
  */
 import { cbc, cfb, cmac, ctr, ecb, gcm } from "@noble/ciphers/aes.js";
 

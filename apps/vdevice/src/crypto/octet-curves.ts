@@ -3,9 +3,9 @@
  * (PureEdDSA, RFC 8032): the "octet" curves, whose keys are plain byte strings rather than
  * points 04 ‖ x ‖ y. All arithmetic is @noble/curves.
  *
- * A key-pair request names them by field prime (CV-certificate tag 81) plus base point (83):
- * the 25519 prime with a base point starting 09 is X25519, else Ed25519; the 448 prime with a
- * base point of at most 56 bytes starting 05 is X448, else Ed448.
+ * A key-pair request names them by field prime (CV-certificate tag 81) plus base point (83).
+ * With the 25519 prime, a base point starting 09 selects X25519 and any other Ed25519. With the
+ * 448 prime, a base point of at most 56 bytes starting 05 selects X448 and any other Ed448.
  */
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { ed448, x448 } from "@noble/curves/ed448.js";
