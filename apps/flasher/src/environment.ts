@@ -1,0 +1,27 @@
+/**
+ * What the flasher takes from its surroundings: the USB device list, where
+ * mounted drives live, and its output streams. `main.ts` builds the real
+ * one; tests pass simulated USB devices and temporary directories.
+ */
+import type { UsbBackend } from "@hsmkit/device-hal";
+import type { ProgressOutput } from "./progress.ts";
+
+export interface FlasherEnvironment {
+  /** Returns the USB device list; called only by commands that need USB. */
+  usb(): Promise<UsbBackend>;
+  /** Directories whose subdirectories may be mounted BOOTSEL drives. */
+  driveRoots: string[];
+  stdout(text: string): void;
+  stderr: ProgressOutput;
+}
+
+/** An error the command line reports as one message, with the exit status to use. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,207 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildUf2, UF2_FAMILY } from "@hsmkit/device-hal";
+import { SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedRescueCard } from "@hsmkit/device-hal/simulators";
+import { describe, expect, it } from "vitest";
+import { FlasherHarness, randomBytes, withTempDir } from "./harness.ts";
+
+const FLASH_BASE = 0x10000000;
+
+async function writeUf2(dir: string, binary: Uint8Array, familyId: number, name = "pico_hsm.uf2"): Promise<{ path: string; uf2: Uint8Array }> {
+  const uf2 = buildUf2(binary, { familyId });
+  const path = join(dir, name);
+  await writeFile(path, uf2);
+  return { path, uf2 };
+}
+
+describe("flasher flash over PICOBOOT", () => {
+  it("leaves exactly the UF2 bytes in flash and reboots", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+      harness.usb.attach(device);
+      const binary = randomBytes(150_000);
+      const { path } = await writeUf2(dir, binary, UF2_FAMILY.RP2350_ARM_S);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(0);
+      expect(device.flash.subarray(0, binary.length)).toEqual(binary);
+      expect(device.flash.subarray(151_552).every((byte) => byte === 0xff)).toBe(true);
+      expect(device.connected).toBe(false);
+      expect(run.stdout).toMatch(/flashed and verified; the board reboots/);
+      expect(run.stderr).toMatch(/write  \[#{30}\] 100%/);
+      expect(run.stderr).toMatch(/verify \[#{30}\] 100%/);
+    });
+  });
+
+  it("changes nothing with --dry-run", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2040" });
+      harness.usb.attach(device);
+      const { path } = await writeUf2(dir, randomBytes(5000), UF2_FAMILY.RP2040);
+
+      const run = await harness.run("flash", path, "--dry-run");
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/would erase and write 8.0 KiB at 0x10000000/);
+      expect(run.stdout).toMatch(/dry run, nothing written/);
+      expect(device.commands).toEqual([]);
+      expect(device.flash.every((byte) => byte === 0xff)).toBe(true);
+    });
+  });
+
+  it("retries after a write error and still flashes every byte", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2040", failWrite: { address: FLASH_BASE, times: 2 } });
+      harness.usb.attach(device);
+      const binary = randomBytes(20_000);
+      const { path } = await writeUf2(dir, binary, UF2_FAMILY.RP2040);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stderr.match(/retry \d of the 20.0 KiB at 0x10000000: PICOBOOT WRITE at 0x10000000 failed: UNKNOWN_ERROR/g)).toHaveLength(2);
+      expect(device.flash.subarray(0, binary.length)).toEqual(binary);
+    });
+  });
+
+  it("aborts cleanly when the write keeps failing", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2040", failWrite: { address: FLASH_BASE, times: 10 } });
+      harness.usb.attach(device);
+      const { path } = await writeUf2(dir, randomBytes(1000), UF2_FAMILY.RP2040);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/writing 4096 bytes at 0x10000000 failed after 3 attempts/);
+      expect(run.stderr).toMatch(/the board stays in BOOTSEL: unplug it, plug it in with BOOTSEL held and flash again/);
+      expect(device.connected).toBe(true);
+      expect(device.exclusive).toBe(0);
+    });
+  });
+
+  it("refuses a UF2 of another chip's family", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2040" });
+      harness.usb.attach(device);
+      const { path } = await writeUf2(dir, randomBytes(1000), UF2_FAMILY.RP2350_ARM_S);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/refusing to flash: the UF2 family is rp2350-arm-s but the attached RP2040 boots rp2040; download the release built for RP2040/);
+      expect(device.commands).toEqual([]);
+    });
+  });
+
+  it("refuses a file that is not UF2 before touching USB", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const path = join(dir, "firmware.elf");
+      await writeFile(path, randomBytes(1000));
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/firmware.elf is not a usable UF2 file: file of 1000 bytes is not UF2.*build one with `flasher uf2 convert`/);
+      expect(harness.usbRequests).toBe(0);
+    });
+  });
+
+  it("refuses a board that is not in BOOTSEL mode", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      harness.usb.attach(new SimulatedCcidDevice({ card: new SimulatedRescueCard({ chip: "rp2040" }) }));
+      const { path } = await writeUf2(dir, randomBytes(1000), UF2_FAMILY.RP2040);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/running its firmware, not in BOOTSEL mode; run `flasher rescue reboot --bootsel`/);
+    });
+  });
+
+  it("says what to do when nothing is attached", async () => {
+    await withTempDir(async (dir) => {
+      const { path } = await writeUf2(dir, randomBytes(1000), UF2_FAMILY.RP2040);
+      const run = await new FlasherHarness().run("flash", path);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/no board in BOOTSEL mode found on USB; check the cable/);
+    });
+  });
+});
+
+describe("flasher flash to a BOOTSEL drive", () => {
+  async function makeDrive(root: string, boardId: string): Promise<string> {
+    const drive = join(root, "RPI-RP2");
+    await mkdir(drive, { recursive: true });
+    await writeFile(join(drive, "INFO_UF2.TXT"), `UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: ${boardId}\n`);
+    return drive;
+  }
+
+  it("copies the file when no PICOBOOT interface is reachable", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      harness.driveRoots = [join(dir, "media")];
+      const drive = await makeDrive(join(dir, "media"), "RPI-RP2");
+      const { path, uf2 } = await writeUf2(dir, randomBytes(3000), UF2_FAMILY.RP2040);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/using the mounted BOOTSEL drive/);
+      expect(new Uint8Array(await readFile(join(drive, "pico_hsm.uf2")))).toEqual(uf2);
+      expect(run.stderr).toMatch(/copy   \[#{30}\] 100%/);
+    });
+  });
+
+  it("refuses a family mismatch on the drive too", async () => {
+    await withTempDir(async (dir) => {
+      const drive = await makeDrive(dir, "RP2350");
+      const { path } = await writeUf2(dir, randomBytes(300), UF2_FAMILY.RP2040);
+
+      const run = await new FlasherHarness().run("flash", path, "--drive", drive);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/the attached RP2350 boots rp2350-arm-s or rp2350-riscv/);
+    });
+  });
+});
+
+describe("flasher flash --esp32s3", () => {
+  it("plans the write with --dry-run", async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "pico_hsm_esp32-s3.bin");
+      await writeFile(path, Uint8Array.of(0xe9, ...randomBytes(100_000)));
+      const run = await new FlasherHarness().run("flash", "--esp32s3", path, "--dry-run");
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/ESP32-S3 image: 97.7 KiB at 0x0, flash mode\/frequency\/size kept, no full-chip erase/);
+    });
+  });
+
+  it("reports that writing is not available", async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "pico_hsm_esp32-s3.bin");
+      await writeFile(path, Uint8Array.of(0xe9, 1, 2, 3));
+      const run = await new FlasherHarness().run("flash", "--esp32s3", path);
+      expect(run.exitCode).toBe(3);
+      expect(run.stderr).toMatch(/ESP32-S3 flashing is not available in this build.*esptool.py --chip esp32s3 write_flash --flash_mode keep/);
+    });
+  });
+
+  it("refuses an image that is not an ESP image", async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "x.bin");
+      await writeFile(path, Uint8Array.of(0x00, 1, 2, 3));
+      const run = await new FlasherHarness().run("flash", "--esp32s3", path, "--dry-run");
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/does not start with the ESP image magic 0xE9/);
+    });
+  });
+});
