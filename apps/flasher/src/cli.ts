@@ -77,7 +77,9 @@ async function dispatch(argv: string[], env: FlasherEnvironment): Promise<number
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}; run flasher --help`);
+    // Node's parseArgs appends advice about "--" that does not apply to this command line.
+    const reason = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    throw new UsageError(`${reason}; run flasher --help`);
   }
   const { values, positionals } = parsed;
   const [command, sub, ...rest] = positionals;

@@ -17,7 +17,7 @@ import {
 } from "./ccid-message.ts";
 import { DeviceHalError } from "./errors.ts";
 import { findPicobootInterface } from "./picoboot.ts";
-import { bytesOf, findEndpoint, toBufferSource, type UsbDevice, type UsbInterface } from "./webusb.ts";
+import { bytesOf, findEndpoint, type UsbDevice, type UsbInterface } from "./webusb.ts";
 
 export interface CcidReaderOptions {
   /**

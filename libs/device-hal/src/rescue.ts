@@ -45,7 +45,11 @@ export interface SecureBootStatus {
 
 /** Rescue-applet commands over any `transmit` (a board through CcidReader, a simulator, a virtual device). */
 export class RescueClient {
-  constructor(private readonly transmit: Transmit) {}
+  readonly #transmit: Transmit;
+
+  constructor(transmit: Transmit) {
+    this.#transmit = transmit;
+  }
 
   /** Selects the applet and decodes its answer: MCU, product, version, serial. */
   async select(): Promise<RescueIdentity> {
@@ -134,7 +138,7 @@ export class RescueClient {
   }
 
   async #send(command: CommandApduFields, what: string): Promise<Uint8Array> {
-    const response = await transmitApdu(this.transmit, command);
+    const response = await transmitApdu(this.#transmit, command);
     if (response.sw !== SW.OK) {
       const hint = response.sw === SW.CONDITIONS_NOT_SATISFIED ? ": user presence was not confirmed; press the BOOTSEL/BOOT button when the LED blinks and retry" : "";
       throw new DeviceHalError("RESCUE_ERROR", `${what} failed with SW ${response.sw.toString(16).toUpperCase().padStart(4, "0")}${hint}`, { sw: response.sw });
