@@ -37,6 +37,8 @@ export const ID_TA_ECDSA_SHA_512 = `${TA_ECDSA}.5`;
 export const ID_RI_ECDH_SHA_256 = "0.4.0.127.0.7.2.2.5.2.3";
 /** Chip authentication with ECDH, AES-128 CBC and CMAC (secure messaging). */
 export const ID_CA_ECDH_AES_CBC_CMAC_128 = "0.4.0.127.0.7.2.2.3.2.2";
+/** Inspection system role (machine-readable travel documents), used in CHATs of the TR-03110 example PKI. */
+export const ID_IS = "0.4.0.127.0.7.3.1.2.1";
 /** Authentication terminal role, used in CHATs. */
 export const ID_AT = "0.4.0.127.0.7.3.1.2.2";
 /** CardContact SmartCard-HSM role, used in the CHAT of its root CVCA. */
@@ -98,6 +100,7 @@ const OID_NAMES: ReadonlyMap<string, string> = new Map([
   [ID_TA_ECDSA_SHA_512, "id-TA-ECDSA-SHA-512"],
   [ID_RI_ECDH_SHA_256, "id-RI-ECDH-SHA-256"],
   [ID_CA_ECDH_AES_CBC_CMAC_128, "id-CA-ECDH-AES-CBC-CMAC-128"],
+  [ID_IS, "id-IS"],
   [ID_AT, "id-AT"],
   [ID_SC_HSM_ROLE, "id-SC-HSM-role"],
   [ID_KEY_DOMAIN_UID, "id-key-domain-UID"],
