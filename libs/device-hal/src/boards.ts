@@ -62,7 +62,7 @@ export interface ChipFacts {
   firmwareMaxSize: number;
   /** USB identity of the mask-ROM loader (BOOTSEL or ESP download mode). */
   bootloaderUsb: UsbIdentity;
-  /** MCU byte that the rescue applet's SELECT answer starts with. */
+  /** MCU byte at the start of the rescue applet's SELECT response. */
   rescueMcuCode: number;
   /** Mass-storage volume label in BOOTSEL; undefined where the ROM has no drive. */
   bootselDriveLabel?: string;
@@ -71,10 +71,10 @@ export interface ChipFacts {
 const MIB = 1024 * 1024;
 
 /**
- * The chips Pico HSM runs on. Firmware limits: on RP2040 the firmware must end
- * below the "PICOKEYS" marker at 0x10100000 and the upper half of flash holds
- * the keys; on RP2350 partition 0 ("PicoKeys Firmware") is 1024 KiB at flash
- * offset 0; on ESP32-S3 the merged image is written at 0x0 and the key store
+ * The chips Pico HSM runs on. On RP2040 the firmware must end below the
+ * "PICOKEYS" marker at 0x10100000, and the upper half of flash contains the
+ * keys. On RP2350 partition 0 ("PicoKeys Firmware") is 1024 KiB at flash
+ * offset 0. On ESP32-S3 the merged image is written at 0x0 and the key store
  * "part0" starts at 0x200000.
  */
 export const CHIPS: Record<ChipId, ChipFacts> = {
@@ -134,7 +134,7 @@ export function chipByBootloaderUsb(vendorId: number, productId: number): ChipFa
   return Object.values(CHIPS).find((chip) => chip.bootloaderUsb.vendorId === vendorId && chip.bootloaderUsb.productId === productId);
 }
 
-/** Returns the chip for the MCU byte of the rescue SELECT answer (3 = desktop emulation: undefined). */
+/** Returns the chip for the MCU byte of the rescue SELECT response (3 = desktop emulation: undefined). */
 export function chipByRescueMcuCode(code: number): ChipFacts | undefined {
   return Object.values(CHIPS).find((chip) => chip.rescueMcuCode === code);
 }

@@ -21,8 +21,8 @@ import { bytesOf, findEndpoint, type UsbDevice, type UsbInterface } from "./webu
 
 export interface CcidReaderOptions {
   /**
-   * Which interface to claim. "auto" (default) prefers WebCCID (vendor class
-   * 0xFF): browsers refuse the Smart Card class and pcscd may hold it.
+   * Interface to claim. "auto" (default) prefers WebCCID (vendor class 0xFF)
+   * because browsers reject the Smart Card class and pcscd may hold it.
    */
   interface?: "auto" | "ccid" | "webccid";
   /** Time to wait for each bulk-IN read, ms; the board sends a time extension every ~1.5 s. Default 5000. */
@@ -35,7 +35,7 @@ const READ_LENGTH = CCID_MAX_MESSAGE_LENGTH + 64;
 
 /** A claimed CCID interface of one board, with the card powered on. */
 export class CcidReader {
-  /** The card's answer to reset, read by `open`. */
+  /** ATR (answer to reset) of the card, read by `open`. */
   atr = new Uint8Array();
   readonly #device: UsbDevice;
   readonly #interfaceNumber: number;
@@ -88,7 +88,7 @@ export class CcidReader {
     });
   }
 
-  /** Sends IccPowerOff; the card answers "present, inactive". */
+  /** Sends IccPowerOff; the reply reports the card as present and inactive. */
   powerOff(): Promise<void> {
     return this.#serialise(async () => {
       await this.#exchange(CCID_MESSAGE.PC_TO_RDR_ICC_POWER_OFF, new Uint8Array(), CCID_MESSAGE.RDR_TO_PC_SLOT_STATUS);
@@ -105,7 +105,7 @@ export class CcidReader {
     return this.#serialise(async () => {
       const reply = await this.#exchange(CCID_MESSAGE.PC_TO_RDR_XFR_BLOCK, command, CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK);
       if ((reply.param[0] & 0x03) !== CCID_ICC_STATUS.ACTIVE) {
-        throw new DeviceHalError("CCID_ERROR", "the card answered while not powered on; call powerOn() first");
+        throw new DeviceHalError("CCID_ERROR", "the card responded while not powered on; call powerOn() first");
       }
       return reply.data;
     });
@@ -137,7 +137,7 @@ export class CcidReader {
 
     const deadline = this.#commandTimeoutMs === undefined ? Infinity : Date.now() + this.#commandTimeoutMs;
     for (;;) {
-      if (Date.now() > deadline) throw await this.#fail(`no answer within the command timeout of ${this.#commandTimeoutMs} ms`);
+      if (Date.now() > deadline) throw await this.#fail(`no response within the command timeout of ${this.#commandTimeoutMs} ms`);
 
       const reply = decodeCcidMessage(await this.#readMessage());
       if (reply.seq !== seq) continue;
@@ -219,10 +219,11 @@ export function selectCcidInterface(device: UsbDevice, choice: "auto" | "ccid" |
 
   const ccid = withBulk(APPLICATION_USB.ccidInterfaceClass);
   const webCcid = withBulk(APPLICATION_USB.webCcidInterfaceClass);
-  const chosen = choice === "ccid" ? ccid : choice === "webccid" ? webCcid : (webCcid ?? ccid);
+  const candidates = { auto: webCcid ?? ccid, ccid, webccid: webCcid };
+  const names = { auto: "CCID or WebCCID", ccid: "CCID (class 0x0B)", webccid: "WebCCID (class 0xFF)" };
+  const chosen = candidates[choice];
   if (chosen === undefined) {
-    const wanted = choice === "auto" ? "CCID or WebCCID" : choice === "ccid" ? "CCID (class 0x0B)" : "WebCCID (class 0xFF)";
-    throw new DeviceHalError("NOT_FOUND", `the device ${device.productName ?? ""} has no ${wanted} interface with bulk endpoints; is it a Pico Keys board in application mode?`);
+    throw new DeviceHalError("NOT_FOUND", `the device ${device.productName ?? ""} has no ${names[choice]} interface with bulk endpoints; is it a Pico Keys board in application mode?`);
   }
   return chosen;
 }

@@ -1,8 +1,8 @@
 /**
  * Finds Pico Keys boards among USB devices. In application mode a board is
  * recognised by its manufacturer string and a CCID or WebCCID interface, never
- * by VID:PID alone (the PHY record and build presets change it); in BOOTSEL by
- * the bootrom's VID:PID and a PICOBOOT interface.
+ * by VID:PID alone, because the PHY record and build presets change it. In
+ * BOOTSEL it is recognised by the bootrom's VID:PID and a PICOBOOT interface.
  */
 import { APPLICATION_USB, chipByBootloaderUsb, formatUsbId, type ChipFacts } from "./boards.ts";
 import { findPicobootInterface } from "./picoboot.ts";

@@ -7,13 +7,13 @@ export type DeviceHalErrorCode =
   | "TRANSFER_FAILED"
   /** The board returned a CCID error or an unexpected CCID message. */
   | "CCID_ERROR"
-  /** PICOBOOT rejected a command; `status` holds the PICOBOOT status code. */
+  /** PICOBOOT rejected a command; `details.status` contains the PICOBOOT status code. */
   | "PICOBOOT_ERROR"
   /** A file (UF2, firmware image) is malformed or does not fit the board. */
   | "INVALID_IMAGE"
   /** An argument is out of range or a guarded operation was not confirmed. */
   | "INVALID_ARGUMENT"
-  /** The rescue applet answered a status word other than 9000; `sw` holds it. */
+  /** The rescue applet returned a status word other than 9000, found in `details.sw`. */
   | "RESCUE_ERROR"
   /** Read-back after a write differs from what was written. */
   | "VERIFY_FAILED";

@@ -6,7 +6,7 @@
  * bCmdId with bit 7 = data phase IN, bCmdSize, dTransferLength, 16 argument
  * bytes), then dTransferLength bytes of data, then a zero-length packet in the
  * opposite direction of the data (on bulk IN when there is no data). A rejected
- * command stalls the endpoints; GET_COMMAND_STATUS tells why.
+ * command stalls the endpoints, and GET_COMMAND_STATUS returns the reason.
  */
 import { DeviceHalError, hex } from "./errors.ts";
 import { bytesOf, findEndpoint, toBufferSource, type UsbDevice, type UsbInterface } from "./webusb.ts";

@@ -16,6 +16,9 @@ export const RESCUE_INS = { KEYDEV: 0x10, WRITE: 0x1c, SECURE: 0x1d, READ: 0x1e,
 
 const PRODUCTS: Record<number, string> = { 1: "HSM", 2: "FIDO", 3: "OpenPGP" };
 
+/** Highest usable boot-key slot: the RP2350 has 4 (the firmware accepts up to 5), the ESP32-S3 has 3 digest slots. */
+const MAX_BOOT_KEY_INDEX: Partial<Record<string, number>> = { rp2350: 3, esp32s3: 2 };
+
 export interface RescueIdentity {
   /** MCU byte: 0 RP2040, 1 RP2350, 2 ESP32-S3, 3 desktop emulation, 4 ESP32-S2. */
   mcu: number;
@@ -51,7 +54,7 @@ export class RescueClient {
     this.#transmit = transmit;
   }
 
-  /** Selects the applet and decodes its answer: MCU, product, version, serial. */
+  /** Selects the applet and decodes its response: MCU, product, version, serial. */
   async select(): Promise<RescueIdentity> {
     const data = await this.#send({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x04, data: RESCUE_AID, ne: 256 }, "SELECT rescue applet");
     if (data.length < 4) throw new DeviceHalError("RESCUE_ERROR", `rescue SELECT returned ${data.length} bytes; expected at least 4`);
@@ -108,7 +111,7 @@ export class RescueClient {
 
   /**
    * Reboots into BOOTSEL (RP2040/RP2350, needs user presence). The firmware
-   * usually reboots before answering, so a lost answer counts as success.
+   * usually reboots before it responds, so a lost response counts as success.
    */
   async rebootToBootloader(): Promise<void> {
     try {
@@ -121,16 +124,16 @@ export class RescueClient {
 
   /**
    * Burns secure boot with the Pico Keys vendor key in boot-key slot
-   * `keyIndex` (RP2350: 0..3, ESP32-S3: 0..2); `lock` also disables debug and
-   * every other key slot. Permanent: afterwards the chip boots only
-   * vendor-signed firmware. Refuses unless `confirmIrreversible` is true.
+   * `keyIndex` (RP2350: 0..3, ESP32-S3: 0..2). With `lock` it also disables
+   * debug and every other key slot. The burn is permanent: the chip then boots
+   * only vendor-signed firmware. Throws unless `confirmIrreversible` is true.
    */
   async enableSecureBoot(options: { keyIndex: number; lock: boolean; confirmIrreversible: boolean; chip: ChipFacts }): Promise<void> {
     if (options.confirmIrreversible !== true) {
       throw new DeviceHalError("INVALID_ARGUMENT", "enabling secure boot is permanent and was not confirmed; pass confirmIrreversible only for a board that will run vendor-signed firmware forever");
     }
-    const maxIndex = options.chip.id === "rp2350" ? 3 : options.chip.id === "esp32s3" ? 2 : -1;
-    if (maxIndex < 0) throw new DeviceHalError("INVALID_ARGUMENT", `${options.chip.name} has no secure boot; only RP2350 and ESP32-S3 do`);
+    const maxIndex = MAX_BOOT_KEY_INDEX[options.chip.id];
+    if (maxIndex === undefined) throw new DeviceHalError("INVALID_ARGUMENT", `${options.chip.name} has no secure boot; only RP2350 and ESP32-S3 do`);
     if (!Number.isInteger(options.keyIndex) || options.keyIndex < 0 || options.keyIndex > maxIndex) {
       throw new DeviceHalError("INVALID_ARGUMENT", `boot-key index ${options.keyIndex} is out of range for ${options.chip.name}: use 0 to ${maxIndex}`);
     }

@@ -164,10 +164,11 @@ export interface Uf2Image {
 }
 
 /**
- * Collects the blocks of the main family into an image, applying the checks a
- * flasher must make before touching a board: one family (besides the E10
- * block), payloadSize 256, 256-aligned addresses, numBlocks constant and equal
- * to the block count, every blockNo present once, no overlapping pages.
+ * Collects the blocks of the main family into an image. It applies the checks
+ * a flasher must make before touching a board: one family besides the E10
+ * block, payloadSize 256, 256-aligned addresses, and a constant numBlocks equal
+ * to the block count. Every blockNo must be present once, and no two pages may
+ * share an address.
  */
 export function uf2ToImage(blocks: Uf2Block[]): Uf2Image {
   let droppedE10Block = false;
@@ -208,7 +209,7 @@ function checkNumbering(blocks: Uf2Block[]): void {
   const numBlocks = blocks[0].numBlocks;
   const seen = new Set<number>();
   for (const block of blocks) {
-    if (block.numBlocks !== numBlocks) throw invalid(`block ${block.blockNo} says numBlocks ${block.numBlocks}, others say ${numBlocks}`);
+    if (block.numBlocks !== numBlocks) throw invalid(`block ${block.blockNo} has numBlocks ${block.numBlocks} but the first block has ${numBlocks}`);
     if (seen.has(block.blockNo)) throw invalid(`blockNo ${block.blockNo} appears twice`);
     seen.add(block.blockNo);
   }

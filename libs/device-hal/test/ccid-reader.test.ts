@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CCID_MESSAGE, CcidReader, classifyDevice, DeviceHalError, findBoards, selectCcidInterface } from "../src/index.ts";
 import { PICO_HSM_ATR, SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedUsb, type SimulatedCard } from "../src/simulators/index.ts";
 
-/** A card that echoes the command data with 9000, and answers INS CA with 600 bytes through 61XX. */
+/** Returns a card that echoes the command data with 9000 and returns 600 bytes through 61XX for INS CA. */
 function echoCard(): SimulatedCard & { powered: boolean } {
   let pending = new Uint8Array();
   const card = {

@@ -33,7 +33,7 @@ function errorOf(action: () => unknown): DeviceHalError {
   throw new Error("expected the call to throw");
 }
 
-/** The RP2350-E10 workaround block as picotool writes it. */
+/** Builds the RP2350-E10 workaround block as picotool writes it. */
 function e10Block(): Uint8Array {
   const block = new Uint8Array(512);
   const view = new DataView(block.buffer);

@@ -1,8 +1,8 @@
 /**
  * In-memory USB devices behind the WebUSB interface, for testing host code
- * without a board: a Pico Keys board in application mode (CCID + WebCCID,
- * any card behind it), the rescue applet as a card, and an RP2040/RP2350 in
- * BOOTSEL with a PICOBOOT interface and a flash array.
+ * without a board. They are a Pico Keys board in application mode (CCID and
+ * WebCCID in front of any card), the rescue applet as a card, and an
+ * RP2040/RP2350 in BOOTSEL with a PICOBOOT interface and a flash array.
  */
 export { DisconnectedError, SimulatedUsb, SimulatedUsbDevice, bulk, dataView, type SimulatedIdentity, type SimulatedInterfaceSpec } from "./simulated-usb.ts";
 export { SimulatedCcidDevice, type SimulatedCard, type SimulatedCcidOptions } from "./simulated-ccid-device.ts";

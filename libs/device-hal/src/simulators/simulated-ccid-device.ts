@@ -4,7 +4,7 @@
  * bulk 3), both feeding one card. Reproduces the firmware's CCID layer: slot
  * inactive until IccPowerOn, bSeq echo, reassembly across packets, 6F00 for an
  * oversize message, silence for a malformed APDU or an unsupported message,
- * time extensions (bStatus 0x80) before slow answers, NotifySlotChange `50 03`
+ * time extensions (bStatus 0x80) before slow responses, NotifySlotChange `50 03`
  * on the first interrupt read.
  */
 import { parseCommandApdu } from "@hsmkit/apdu";
@@ -30,7 +30,7 @@ export interface SimulatedCcidOptions {
   serialNumber?: string;
   /** ENABLED_USB_ITF bits: 0x01 CCID, 0x02 WebCCID; default both. */
   interfaces?: number;
-  /** Number of time-extension DataBlocks sent before the answer to `command` (one per 1.5 s of processing). */
+  /** Number of time-extension DataBlocks sent before the response to `command` (one per 1.5 s of processing). */
   timeExtensions?: (command: Uint8Array) => number;
   /** Largest number of bytes one bulk-IN transfer returns; default 64 (one packet), so hosts must reassemble. */
   maxTransferLength?: number;
@@ -170,7 +170,7 @@ export class SimulatedCcidDevice extends SimulatedUsbDevice {
       case CCID_MESSAGE.PC_TO_RDR_XFR_BLOCK:
         return this.#transfer(message, reply);
       default:
-        // The firmware never answers Escape, Secure, T0APDU, Mechanical, Abort and unknown types.
+        // The firmware sends no reply to Escape, Secure, T0APDU, Mechanical, Abort and unknown types.
         return;
     }
   }

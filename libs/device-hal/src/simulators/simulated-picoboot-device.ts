@@ -1,8 +1,8 @@
 /**
  * An RP2040 or RP2350 in BOOTSEL: mass-storage interface 0 (not simulated
- * beyond its descriptor) and PICOBOOT interface 1 with bulk OUT 3 / IN 4
- * (endpoint numbers vary on real chips; hosts must read them from the
- * descriptors). The flash model erases to 0xFF in 4 KiB sectors and programs
+ * beyond its descriptor) and PICOBOOT interface 1 with bulk OUT 3 and IN 4.
+ * Endpoint numbers vary on real chips, so hosts must read them from the
+ * descriptors. The flash model erases to 0xFF in 4 KiB sectors and programs
  * by bitwise AND, so a write without an erase is visible.
  */
 import { CHIPS, type ChipId } from "../boards.ts";
@@ -180,7 +180,10 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
     const expectedLength = id === PICOBOOT_COMMAND.READ || id === PICOBOOT_COMMAND.WRITE ? args[1] : 0;
     if (transferLength !== expectedLength) return this.#stall(PICOBOOT_STATUS.INVALID_TRANSFER_LENGTH);
 
-    const status = dataIn ? this.#startRead(args) : id === PICOBOOT_COMMAND.WRITE ? this.#startWrite(args) : this.#execute(id, args);
+    let status: number;
+    if (dataIn) status = this.#startRead(args);
+    else if (id === PICOBOOT_COMMAND.WRITE) status = this.#startWrite(args);
+    else status = this.#execute(id, args);
     if (status !== PICOBOOT_STATUS.OK) return this.#stall(status);
     return { status: "ok", bytesWritten: 32 };
   }

@@ -1,8 +1,8 @@
 /**
- * The rescue applet of the Pico Keys firmware as an in-memory card: SELECT by
- * AID A0 58 3F C1 9B 7E 4F 21, READ (1E) PHY / flash statistics / secure-boot
- * status, WRITE (1C) PHY replacing the whole record, SECURE (1D) burning a
- * fake OTP, REBOOT (1F). Commands that need user presence consult a button
+ * The rescue applet of the Pico Keys firmware as an in-memory card. It
+ * implements SELECT by AID A0 58 3F C1 9B 7E 4F 21, READ (1E) of the PHY record,
+ * flash statistics and secure-boot status, WRITE (1C) of the whole PHY record,
+ * SECURE (1D) burning a fake OTP, and REBOOT (1F). Commands that need user presence consult a button
  * model; a refused or timed-out press answers 6985.
  */
 import { encodeResponseApdu, parseCommandApdu, SW, type CommandApdu } from "@hsmkit/apdu";
@@ -13,7 +13,7 @@ import type { SimulatedCard } from "./simulated-ccid-device.ts";
 /** ATR of Pico HSM and of the rescue-only image (historical bytes spell "HSM1"). */
 export const PICO_HSM_ATR = Uint8Array.of(0x3b, 0xfe, 0x18, 0x00, 0x00, 0x81, 0x31, 0xfe, 0x45, 0x80, 0x31, 0x81, 0x54, 0x48, 0x53, 0x4d, 0x31, 0x73, 0x80, 0x21, 0x40, 0x81, 0x07, 0xfa);
 
-/** What the user does when the firmware waits for a button press. */
+/** User behaviour when the firmware waits for a button press. */
 export type ButtonModel = "press" | "ignore";
 
 /** Fake OTP/eFuse state: records burns and rejects a conflicting second burn. */
@@ -32,7 +32,7 @@ export interface SimulatedRescueCardOptions {
   /** Initial PHY record bytes; default VID:PID 2E8A:10FD and OPTS 0. */
   phy?: Uint8Array;
   button?: ButtonModel;
-  /** Called after REBOOT is answered (or, for BOOTSEL, instead of answering). */
+  /** Called after the REBOOT response is sent, or instead of it for a reboot into BOOTSEL. */
   onReboot?: (toBootloader: boolean) => void;
 }
 

@@ -219,7 +219,7 @@ export class SimulatedUsb implements UsbBackend {
   }
 }
 
-/** A bulk endpoint description of `packetSize` 64 (full speed). */
+/** Returns a bulk endpoint description with `packetSize` 64 (full speed). */
 export function bulk(endpointNumber: number, direction: UsbDirection): UsbEndpoint {
   return { endpointNumber, direction, type: "bulk", packetSize: 64 };
 }
