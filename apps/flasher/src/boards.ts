@@ -1,4 +1,4 @@
-/** Picks the one board a command acts on, with messages that say what to do when there is none or several. */
+/** Picks the one board a command acts on; when there is none or several, the error names the fix. */
 import { findBoards, type BoardMode, type FoundBoard, type UsbBackend } from "@hsmkit/device-hal";
 import { UsageError } from "./environment.ts";
 

@@ -1,8 +1,8 @@
 /**
  * Route A of RP flashing: a BOOTSEL board also appears as a FAT drive
- * ("RPI-RP2" on RP2040, "RP2350" on RP2350) with an INFO_UF2.TXT file; the
- * bootrom programs any UF2 blocks copied onto it and reboots once all
- * arrived. The copy cannot be verified: a rejected file fails silently.
+ * ("RPI-RP2" on RP2040, "RP2350" on RP2350) with an INFO_UF2.TXT file. The
+ * bootrom programs any UF2 blocks copied onto it and reboots once all have
+ * arrived. The copy cannot be verified, because a rejected file fails silently.
  */
 import { readdir, readFile, writeFile, open } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
 /**
- * What the flasher takes from its surroundings: the USB device list, where
- * mounted drives live, and its output streams. `main.ts` builds the real
+ * Inputs the flasher takes from its surroundings: the USB device list, the
+ * directories where drives are mounted, and its output streams. `main.ts` builds the real
  * one; tests pass simulated USB devices and temporary directories.
  */
 import type { UsbBackend } from "@hsmkit/device-hal";

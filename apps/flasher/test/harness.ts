@@ -14,7 +14,7 @@ export interface FlasherRun {
 export class FlasherHarness {
   readonly usb = new SimulatedUsb();
   driveRoots: string[] = [];
-  /** Set when a test wants to see that a command never asked for USB. */
+  /** Number of times a command requested the USB device list. */
   usbRequests = 0;
 
   async run(...argv: string[]): Promise<FlasherRun> {

@@ -1,8 +1,8 @@
 /**
  * `flasher flash FILE.uf2`: writes a Pico HSM release to an RP2040 or RP2350
- * in BOOTSEL mode, through PICOBOOT (erase, write, read back, reboot) or, when
- * no PICOBOOT interface is reachable but a BOOTSEL drive is mounted, by
- * copying the file onto the drive.
+ * in BOOTSEL mode through PICOBOOT (erase, write, read back, reboot). When no
+ * PICOBOOT interface is reachable but a BOOTSEL drive is mounted, it copies
+ * the file onto the drive instead.
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";

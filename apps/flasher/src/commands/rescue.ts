@@ -1,9 +1,10 @@
 /**
  * `flasher rescue …`: the rescue applet of a board in application mode.
- * `info` reads identity, PHY, flash statistics and secure-boot status; `phy`
- * changes PHY fields (read, modify, write back the whole record); `reboot`
- * restarts it, into BOOTSEL with `--bootsel`; `secure-boot` burns the chip's
- * secure boot and refuses without `--confirm-irreversible`.
+ * `info` reads identity, PHY, flash statistics and secure-boot status. `phy`
+ * changes PHY fields by reading, modifying and writing back the whole record.
+ * `reboot` restarts the board, into BOOTSEL with `--bootsel`. `secure-boot`
+ * burns the chip's secure boot, and rejects the request without
+ * `--confirm-irreversible`.
  */
 import { CcidReader, formatUsbId, LED_DRIVERS, RescueClient, vidPidPreset, VIDPID_PRESETS, type PhyData } from "@hsmkit/device-hal";
 import { toHex } from "@hsmkit/tlv";
