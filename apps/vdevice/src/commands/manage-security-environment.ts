@@ -7,17 +7,17 @@
  *   A4 with 80 <OID>   id-CA-ECDH-AES-CBC-CMAC-128 selects chip authentication for
  *                      the next GENERAL AUTHENTICATE and ends any open SM channel;
  *                      other OIDs are ignored, as on the firmware
- *   B6 with 83 <CHR>   selects a certificate of the CV trust store (EF 2F02) by its
- *                      certificate holder reference: 9000, or 6A88 when none matches
+ *   B6 with 83 <CHR>   selects a certificate of the CV trust store (EF 2F02 and the
+ *                      CA n files) by its certificate holder reference as the issuer
+ *                      for PSO VERIFY CERTIFICATE: 9000, or 6A88 when none matches
  *   A4 with 83 <CHR>   selects a public key for EXTERNAL AUTHENTICATE: 6A88
  *   other CRTs with 83 6A88
  *
  * A tag 83 of one byte (a key number) and every other tag are ignored.
  */
 import { CardError, SW } from "@hsmkit/apdu";
-import { decodeCvcChain } from "@hsmkit/cvc";
 import { ID_CA_ECDH_AES_CBC_CMAC_128 } from "@hsmkit/sm-channel";
-import { FID } from "../hsm/constants.ts";
+import { findByChr, loadTrustStore } from "../attestation/trust-store.ts";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
 
 const CRT_AUTHENTICATION = 0xa4;
@@ -47,20 +47,9 @@ async function selectKeyReference(ctx: CommandContext, crt: number, chr: string)
     throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no public key with CHR "${chr}" is registered`);
   }
 
-  const trusted = await trustStoreChrs(ctx);
-  if (!trusted.includes(chr)) throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no certificate with CHR "${chr}" in the trust store`);
-  // TODO: remember the selection for PERFORM SECURITY OPERATION VERIFY CERTIFICATE once that command exists.
-}
-
-/** Returns the CHRs of the certificates in EF 2F02, or none when it does not decode. */
-async function trustStoreChrs(ctx: CommandContext): Promise<string[]> {
-  const chain = await ctx.objects.readFile(FID.EF_DEVICE_CERTIFICATES);
-  if (chain === undefined || chain.length === 0) return [];
-  try {
-    return decodeCvcChain(chain).map((certificate) => certificate.body.chr);
-  } catch {
-    return [];
-  }
+  const entry = findByChr(await loadTrustStore(ctx.objects), chr);
+  if (entry === undefined) throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no certificate with CHR "${chr}" in the trust store`);
+  ctx.session.verificationIssuer = chr;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

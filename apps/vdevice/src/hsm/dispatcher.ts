@@ -18,6 +18,7 @@ import { getChallenge } from "../commands/get-challenge.ts";
 import { importDkekShare } from "../commands/import-dkek-share.ts";
 import { initialize } from "../commands/initialize.ts";
 import { manageSecurityEnvironment } from "../commands/manage-security-environment.ts";
+import { performSecurityOperation } from "../commands/perform-security-operation.ts";
 import { readBinary } from "../commands/read-binary.ts";
 import { resetRetryCounter } from "../commands/reset-retry-counter.ts";
 import { select } from "../commands/select.ts";
@@ -33,6 +34,7 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x20, verify],
   [0x22, manageSecurityEnvironment],
   [0x24, changeReferenceData],
+  [0x2a, performSecurityOperation],
   [0x2c, resetRetryCounter],
   [0x46, generateAsymmetricKeyPair],
   [0x48, generateSymmetricKey],

@@ -27,6 +27,9 @@ export class SessionState {
   /** Secure messaging: the protocol MSE SET AT selected and the channel GENERAL AUTHENTICATE opened. */
   readonly secureMessaging = new SecureMessagingSession();
 
+  /** CHR of the trust-store certificate MSE SET DST selected as issuer for PSO VERIFY CERTIFICATE. */
+  verificationIssuer: string | undefined = undefined;
+
   /** PS or SS: a stored secret can be unsealed. */
   get hasPinSession(): boolean {
     return this.userPinSession || this.soPinSession;
@@ -45,6 +48,7 @@ export class SessionState {
     this.challenge?.fill(0);
     this.challenge = undefined;
     this.secureMessaging.close();
+    this.verificationIssuer = undefined;
     wipePendingNode(this.hdNode);
     this.hdNode = undefined;
   }
