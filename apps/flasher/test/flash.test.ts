@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildUf2, UF2_FAMILY } from "@hsmkit/device-hal";
+import { buildUf2, PICO_KEYS_BOOT_KEY_HASH, UF2_FAMILY } from "@hsmkit/device-hal";
+import { fromHex } from "@hsmkit/tlv";
 import { SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedRescueCard } from "@hsmkit/device-hal/simulators";
 import { describe, expect, it } from "vitest";
 import { FlasherHarness, randomBytes, withTempDir } from "./harness.ts";
@@ -202,6 +203,41 @@ describe("flasher flash --esp32s3", () => {
       const run = await new FlasherHarness().run("flash", "--esp32s3", path, "--dry-run");
       expect(run.exitCode).toBe(2);
       expect(run.stderr).toMatch(/does not start with the ESP image magic 0xE9/);
+    });
+  });
+});
+
+describe("flasher flash on a secure RP2350", () => {
+  it("warns when the chip trusts the Pico Keys key", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+      device.provisionSecureBoot(0, fromHex(PICO_KEYS_BOOT_KEY_HASH));
+      harness.usb.attach(device);
+      const binary = randomBytes(4096);
+      const { path } = await writeUf2(dir, binary, UF2_FAMILY.RP2350_ARM_S);
+
+      const run = await harness.run("flash", path);
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/secure boot is on with the Pico Keys key: only vendor-signed releases boot/);
+      expect(device.flash.subarray(0, 4096)).toEqual(binary);
+    });
+  });
+
+  it("refuses a chip that trusts another key", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+      device.provisionSecureBoot(1, new Uint8Array(32).fill(0xab));
+      harness.usb.attach(device);
+      const { path } = await writeUf2(dir, randomBytes(4096), UF2_FAMILY.RP2350_ARM_S);
+
+      const run = await harness.run("flash", path, "--dry-run");
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/secure boot on and trusts only other keys \(slot 1: (AB){32}\)/);
+      expect(device.flash.every((byte) => byte === 0xff)).toBe(true);
     });
   });
 });

@@ -15,3 +15,4 @@ export { FLASH_SECTOR_SIZE, flashImage, planFlashBatches, type FlashBatch, type 
 export * from "./rescue.ts";
 export * from "./uf2.ts";
 export * from "./webusb.ts";
+export { OTP_ROW, PICO_KEYS_BOOT_KEY_HASH, readRp2350SecureBoot, type Rp2350SecureBoot } from "./rp2350-secure-boot.ts";

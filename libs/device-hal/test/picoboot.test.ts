@@ -9,11 +9,14 @@ import {
   parseUf2,
   PICOBOOT_COMMAND,
   PicobootConnection,
+  PICO_KEYS_BOOT_KEY_HASH,
   planFlashBatches,
+  readRp2350SecureBoot,
   UF2_FAMILY,
   uf2ToImage,
   type FlashProgress,
 } from "../src/index.ts";
+import { fromHex } from "@hsmkit/tlv";
 import { PICOBOOT_STATUS, SimulatedPicobootDevice } from "../src/simulators/index.ts";
 
 const BASE = 0x10000000;
@@ -146,5 +149,45 @@ describe("flashImage", () => {
       return data;
     };
     await expect(flashImage(connection, imageOf(randomBinary(300), UF2_FAMILY.RP2350_ARM_S), CHIPS.rp2350)).rejects.toThrow(/flash at 0x10000005 reads back differently/);
+  });
+});
+
+describe("readRp2350SecureBoot", () => {
+  it("reports secure boot off on a fresh chip", async () => {
+    const state = await readRp2350SecureBoot(await PicobootConnection.open(new SimulatedPicobootDevice({ chip: "rp2350" })));
+    expect(state.enabled).toBe(false);
+    expect(state.validSlots).toEqual([]);
+    expect(state.trustsPicoKeys).toBe(false);
+  });
+
+  it("finds the Pico Keys key in a valid slot", async () => {
+    const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+    device.provisionSecureBoot(2, fromHex(PICO_KEYS_BOOT_KEY_HASH));
+    const state = await readRp2350SecureBoot(await PicobootConnection.open(device));
+    expect(state.enabled).toBe(true);
+    expect(state.validSlots).toEqual([2]);
+    expect(state.keyHashes.get(2)).toBe(PICO_KEYS_BOOT_KEY_HASH);
+    expect(state.trustsPicoKeys).toBe(true);
+  });
+
+  it("sees another owner's key", async () => {
+    const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+    device.provisionSecureBoot(0, new Uint8Array(32).fill(0x5a));
+    const state = await readRp2350SecureBoot(await PicobootConnection.open(device));
+    expect(state.enabled).toBe(true);
+    expect(state.trustsPicoKeys).toBe(false);
+  });
+
+  it("writes OTP rows once confirmed", async () => {
+    const device = new SimulatedPicobootDevice({ chip: "rp2350" });
+    const connection = await PicobootConnection.open(device);
+    await connection.otpWrite(0x100, Uint8Array.of(0x34, 0x12), true, { confirmIrreversible: true });
+    expect(device.otp[0x100]).toBe(0x1234);
+    expect(await connection.otpRead(0x100, 1, true)).toEqual(Uint8Array.of(0x34, 0x12));
+  });
+
+  it("is an unknown command on RP2040", async () => {
+    const connection = await PicobootConnection.open(new SimulatedPicobootDevice({ chip: "rp2040" }));
+    await expect(connection.otpRead(0x40, 1, false)).rejects.toThrow(/PICOBOOT OTP_READ failed: UNKNOWN_CMD/);
   });
 });

@@ -15,6 +15,7 @@ import {
   parseUf2,
   PicobootConnection,
   planFlashBatches,
+  readRp2350SecureBoot,
   uf2ToImage,
   type ChipFacts,
   type Uf2Image,
@@ -62,16 +63,26 @@ export async function flashCommand(env: FlasherEnvironment, options: FlashOption
   env.stdout(`${chip.name} in BOOTSEL (serial ${board.serial ?? "-"}): ${image.pages.size} pages of ${familyName(image.familyId)}, ${hex(image.start)}–${hex(image.end)}\n`);
   if (image.droppedE10Block) env.stdout("skipping the RP2350-E10 workaround block, which is not part of the image\n");
 
+  const connection = chip.id === "rp2350" || !options.dryRun ? await PicobootConnection.open(board.device) : undefined;
+  if (connection !== undefined && chip.id === "rp2350") {
+    try {
+      await checkSecureBoot(env, connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
   if (options.dryRun) {
+    await connection?.close();
     for (const batch of batches) env.stdout(`would erase and write ${formatBytes(batch.data.length)} at ${hex(batch.address)}\n`);
     env.stdout(`would verify ${formatBytes(total)} and ${options.reboot ? "reboot into the new firmware" : "leave the board in BOOTSEL"}; dry run, nothing written\n`);
     return 0;
   }
 
-  const connection = await PicobootConnection.open(board.device);
   const bars = { write: new ProgressBar(env.stderr, "write ", total), verify: new ProgressBar(env.stderr, "verify", total) };
   try {
-    await flashImage(connection, image, chip, {
+    await flashImage(connection!, image, chip, {
       reboot: options.reboot,
       onProgress: (progress) => bars[progress.step].update(progress.done),
       onRetry: (batch, attempt, error) => env.stderr.write(`\nretry ${attempt} of the ${formatBytes(batch.data.length)} at ${hex(batch.address)}: ${error.message}\n`),
@@ -79,11 +90,30 @@ export async function flashCommand(env: FlasherEnvironment, options: FlashOption
   } finally {
     bars.write.finish();
     bars.verify.finish();
-    await connection.close();
+    await connection!.close();
   }
 
   env.stdout(options.reboot ? "flashed and verified; the board reboots into the new firmware\n" : "flashed and verified; the board stays in BOOTSEL\n");
   return 0;
+}
+
+/**
+ * Reads the RP2350's secure-boot rows. Rejects a chip that trusts only other
+ * keys, where no Pico HSM release can boot, and warns on a chip locked to the
+ * Pico Keys key, where only vendor-signed releases boot.
+ */
+async function checkSecureBoot(env: FlasherEnvironment, connection: PicobootConnection): Promise<void> {
+  const state = await readRp2350SecureBoot(connection);
+  if (!state.enabled) return;
+
+  if (!state.trustsPicoKeys) {
+    const hashes = [...state.keyHashes].map(([slot, hash]) => `slot ${slot}: ${hash}`).join(", ") || "none valid";
+    throw new UsageError(
+      `refusing to flash: this RP2350 has secure boot on and trusts only other keys (${hashes}), so no Pico HSM release can boot on it; ` +
+        "flash firmware signed by the key's owner instead",
+    );
+  }
+  env.stdout("secure boot is on with the Pico Keys key: only vendor-signed releases boot, a self-built image leaves the board in BOOTSEL\n");
 }
 
 async function flashToDrive(env: FlasherEnvironment, drive: BootselDrive, options: FlashOptions, file: Uint8Array, image: Uf2Image): Promise<number> {

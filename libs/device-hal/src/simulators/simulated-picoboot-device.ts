@@ -52,7 +52,12 @@ const ARG_SIZES: Record<number, number> = {
   [PICOBOOT_COMMAND.EXIT_XIP]: 0,
   [PICOBOOT_COMMAND.ENTER_CMD_XIP]: 0,
   [PICOBOOT_COMMAND.REBOOT2]: 16,
+  [PICOBOOT_COMMAND.OTP_READ]: 5,
+  [PICOBOOT_COMMAND.OTP_WRITE]: 5,
 };
+
+/** OTP rows of the RP2350: 4096 rows of 24 bits. */
+const OTP_ROWS = 4096;
 
 type Phase =
   | { kind: "command" }
@@ -63,6 +68,8 @@ type Phase =
 
 export class SimulatedPicobootDevice extends SimulatedUsbDevice {
   readonly flash: Uint8Array;
+  /** RP2350 OTP rows (24 bits each; ECC rows keep their 16 data bits in the low half). Bits can only be set. */
+  readonly otp = new Uint32Array(OTP_ROWS);
   readonly chip: Exclude<ChipId, "esp32s3">;
   /** EXCLUSIVE_ACCESS state: 0 none, 1 exclusive, 2 exclusive and ejected. */
   exclusive = 0;
@@ -95,6 +102,17 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
     this.#options = options;
     this.flash = new Uint8Array(options.flashSize ?? facts.defaultFlashSize).fill(0xff);
     this.#failuresLeft = options.failWrite?.times ?? 0;
+  }
+
+  /**
+   * Sets the OTP rows that the firmware's secure-boot command burns: the key
+   * hash in boot-key slot `slot` (16 ECC rows), its KEY_VALID bit in
+   * BOOT_FLAGS1, and SECURE_BOOT_ENABLE in CRIT1, each with its copies.
+   */
+  provisionSecureBoot(slot: number, keyHash: Uint8Array): void {
+    for (let i = 0; i < 16; i++) this.otp[0x80 + slot * 16 + i] |= keyHash[i * 2] | (keyHash[i * 2 + 1] << 8);
+    for (let copy = 0; copy < 3; copy++) this.otp[0x4b + copy] |= 1 << slot;
+    for (let copy = 0; copy < 8; copy++) this.otp[0x40 + copy] |= 0x01;
   }
 
   protected async handleOut(_endpoint: number, data: Uint8Array): Promise<UsbOutTransferResult> {
@@ -177,11 +195,13 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
     if (ARG_SIZES[id] !== argSize) return this.#stall(PICOBOOT_STATUS.INVALID_CMD_LENGTH);
 
     const dataIn = (id & 0x80) !== 0;
-    const expectedLength = id === PICOBOOT_COMMAND.READ || id === PICOBOOT_COMMAND.WRITE ? args[1] : 0;
+    const expectedLength = this.#transferLength(id, args);
     if (transferLength !== expectedLength) return this.#stall(PICOBOOT_STATUS.INVALID_TRANSFER_LENGTH);
 
     let status: number;
-    if (dataIn) status = this.#startRead(args);
+    if (id === PICOBOOT_COMMAND.OTP_READ) status = this.#startOtpRead(args);
+    else if (id === PICOBOOT_COMMAND.OTP_WRITE) status = this.#startOtpWrite(args);
+    else if (dataIn) status = this.#startRead(args);
     else if (id === PICOBOOT_COMMAND.WRITE) status = this.#startWrite(args);
     else status = this.#execute(id, args);
     if (status !== PICOBOOT_STATUS.OK) return this.#stall(status);
@@ -190,7 +210,7 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
 
   #supports(id: number): boolean {
     if (id === PICOBOOT_COMMAND.REBOOT) return this.chip === "rp2040";
-    if (id === PICOBOOT_COMMAND.REBOOT2) return this.chip === "rp2350";
+    if (id === PICOBOOT_COMMAND.REBOOT2 || id === PICOBOOT_COMMAND.OTP_READ || id === PICOBOOT_COMMAND.OTP_WRITE) return this.chip === "rp2350";
     return id in ARG_SIZES;
   }
 
@@ -223,6 +243,46 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
         return PICOBOOT_STATUS.OK;
     }
     this.#phase = { kind: "ack-in", then: () => {} };
+    return PICOBOOT_STATUS.OK;
+  }
+
+  #transferLength(id: number, args: number[]): number {
+    if (id === PICOBOOT_COMMAND.READ || id === PICOBOOT_COMMAND.WRITE) return args[1];
+    if (id === PICOBOOT_COMMAND.OTP_READ || id === PICOBOOT_COMMAND.OTP_WRITE) {
+      const { rowCount, ecc } = otpArgs(args);
+      return rowCount * (ecc ? 2 : 4);
+    }
+    return 0;
+  }
+
+  #startOtpRead(args: number[]): number {
+    const { row, rowCount, ecc } = otpArgs(args);
+    if (row + rowCount > OTP_ROWS) return PICOBOOT_STATUS.INVALID_ADDRESS;
+
+    const data = new Uint8Array(rowCount * (ecc ? 2 : 4));
+    const view = new DataView(data.buffer);
+    for (let i = 0; i < rowCount; i++) {
+      if (ecc) view.setUint16(i * 2, this.otp[row + i] & 0xffff, true);
+      else view.setUint32(i * 4, this.otp[row + i], true);
+    }
+    this.#phase = { kind: "data-in", data, then: () => {} };
+    return PICOBOOT_STATUS.OK;
+  }
+
+  #startOtpWrite(args: number[]): number {
+    const { row, rowCount, ecc } = otpArgs(args);
+    if (row + rowCount > OTP_ROWS) return PICOBOOT_STATUS.INVALID_ADDRESS;
+
+    this.#phase = {
+      kind: "data-out",
+      length: rowCount * (ecc ? 2 : 4),
+      received: [],
+      execute: (data) => {
+        const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+        for (let i = 0; i < rowCount; i++) this.otp[row + i] |= ecc ? view.getUint16(i * 2, true) : view.getUint32(i * 4, true) & 0xffffff;
+        return PICOBOOT_STATUS.OK;
+      },
+    };
     return PICOBOOT_STATUS.OK;
   }
 
@@ -273,6 +333,11 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
     this.#phase = { kind: "command" };
     return { status: "stall", bytesWritten: 0 };
   }
+}
+
+/** Decodes OTP_READ/OTP_WRITE arguments: wRow, wRowCount, bEcc. */
+function otpArgs(args: number[]): { row: number; rowCount: number; ecc: boolean } {
+  return { row: args[0] & 0xffff, rowCount: args[0] >>> 16, ecc: (args[1] & 0xff) !== 0 };
 }
 
 function concatAll(parts: Uint8Array[]): Uint8Array {
