@@ -23,7 +23,7 @@ export interface DeviceSettings {
 
   /** Issuer directory (root and DV); undefined lets the device use `<dataDir>.issuer`. */
   issuerDir?: string;
-  /** Answer secure-messaging APDUs with 6E00, as the firmware does. */
+  /** Reject secure-messaging APDUs with 6E00, as the firmware does. */
   noSecureMessaging?: boolean;
   /** Refuse chip authentication (6400) until a PIN is verified, as the firmware does. */
   chipAuthenticationAfterVerify?: boolean;

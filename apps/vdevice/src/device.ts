@@ -35,9 +35,9 @@ export interface DeviceOptions {
   random?: (length: number) => Uint8Array;
   /** Let INITIALIZE wipe an initialised device without its current SO-PIN, as the Pico HSM firmware does (default false). */
   reinitializeWithoutSoPin?: boolean;
-  /** Accept secure-messaging APDUs after chip authentication (default true); false answers them 6E00, as the firmware does. */
+  /** Accept secure-messaging APDUs after chip authentication (default true); false rejects them with 6E00, as the firmware does. */
   secureMessaging?: boolean;
-  /** Allow chip authentication (GENERAL AUTHENTICATE) before VERIFY (default true, as OpenSC needs); false answers it 6400 without a PIN session. */
+  /** Allow chip authentication (GENERAL AUTHENTICATE) before VERIFY (default true, as OpenSC needs); false rejects it with 6400 without a PIN session. */
   chipAuthenticationBeforePin?: boolean;
   /** Issuer directory (root and DV that certify the device key); default `<dataDir>.issuer`. Ignored when `issuer` is given. */
   issuerDir?: string;

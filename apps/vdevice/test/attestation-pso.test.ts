@@ -1,6 +1,6 @@
-// MSE SET DST and PSO VERIFY CERTIFICATE: a certificate issued under a root
+// MSE SET DST and PSO VERIFY CERTIFICATE. A certificate issued under a root
 // that EF 2F02 already contains joins the trust store (CA n and its C8 n
-// description); a bad signature, a wrong CAR or malformed data stores nothing.
+// description). A bad signature, a wrong CAR or malformed data stores nothing.
 import { encodeCommandApdu, parseResponseApdu, type CommandApduFields } from "@hsmkit/apdu";
 import {
   decodeCvCertificate,
@@ -41,7 +41,7 @@ async function readEf(device: VirtualDevice, fid: number): Promise<{ data: Uint8
   return send(device, { cla: 0x00, ins: 0xb1, p1: fid >> 8, p2: fid & 0xff, data: Uint8Array.of(0x54, 0x02, 0x00, 0x00), ne: 65536 });
 }
 
-/** A device under an issuer whose DV key the test keeps, to issue certificates itself. */
+/** Opens a device under a new issuer and keeps the DV key, so the test can issue certificates itself. */
 async function openDevice(): Promise<{ device: VirtualDevice; material: IssuerMaterial; dvKey: Uint8Array; dvChr: string }> {
   const material = await createIssuerMaterial(random, NOW);
   const dvKey = material.dvKey.slice();

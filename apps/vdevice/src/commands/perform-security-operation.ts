@@ -2,9 +2,9 @@
  * PERFORM SECURITY OPERATION: VERIFY CERTIFICATE (INS 2A, P1 00, P2 BE, also
  * 92 or AE). The data is a CV certificate, the complete 7F21 or its content.
  * The device checks its signature with the key of the trust-store certificate
- * that MSE SET DST selected, then stores it in the first free CA n with a
- * PKCS#15 certificate description in C8 n, so that later MSE SET DST and PSO
- * commands can use it as an issuer.
+ * that MSE SET DST selected. It then stores the certificate in the first free
+ * CA n with a PKCS#15 certificate description in C8 n, so that later MSE SET
+ * DST and PSO commands can use it as an issuer.
  *
  * Status words, in the order checked: P1 or P2 wrong → 6A86; no data → 6700;
  * no issuer selected → 6A88; certificate malformed, or curve not found up the
