@@ -103,7 +103,13 @@ export class CcidReader {
       );
     }
     return this.#serialise(async () => {
-      const reply = await this.#exchange(CCID_MESSAGE.PC_TO_RDR_XFR_BLOCK, command, CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK);
+      let reply: CcidMessage;
+      try {
+        reply = await this.#exchange(CCID_MESSAGE.PC_TO_RDR_XFR_BLOCK, command, CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK);
+      } catch (error) {
+        if (error instanceof DeviceHalError && error.code === "TRANSFER_FAILED") await this.#powerCycle();
+        throw error;
+      }
       if ((reply.param[0] & 0x03) !== CCID_ICC_STATUS.ACTIVE) {
         throw new DeviceHalError("CCID_ERROR", "the card responded while not powered on; call powerOn() first");
       }
@@ -132,7 +138,9 @@ export class CcidReader {
     this.#seq = (this.#seq + 1) & 0xff;
 
     const message = encodeCcidMessage({ type, slot: 0, seq, param: [0, 0, 0], data });
-    const sent = await this.#device.transferOut(this.#bulkOut, message);
+    const sent = await this.#device.transferOut(this.#bulkOut, message).catch((error: unknown) => {
+      throw leftTheBus(error);
+    });
     if (sent.status !== "ok") throw await this.#fail(`CCID message 0x${type.toString(16)} was not accepted (status ${sent.status})`);
 
     const deadline = this.#commandTimeoutMs === undefined ? Infinity : Date.now() + this.#commandTimeoutMs;
@@ -174,10 +182,15 @@ export class CcidReader {
   }
 
   async #readChunk(): Promise<Uint8Array> {
-    this.#pendingRead ??= this.#device.transferIn(this.#bulkIn, READ_LENGTH).then((result) => {
-      if (result.status !== "ok") throw new DeviceHalError("TRANSFER_FAILED", `bulk-IN read failed with status ${result.status}`);
-      return bytesOf(result.data);
-    });
+    this.#pendingRead ??= this.#device.transferIn(this.#bulkIn, READ_LENGTH).then(
+      (result) => {
+        if (result.status !== "ok") throw new DeviceHalError("TRANSFER_FAILED", `bulk-IN read failed with status ${result.status}`);
+        return bytesOf(result.data);
+      },
+      (error: unknown) => {
+        throw leftTheBus(error);
+      },
+    );
 
     const timedOut = new DeviceHalError("TRANSFER_FAILED", `no CCID reply within ${this.#readTimeoutMs} ms; the board may have left the bus`);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -195,6 +208,20 @@ export class CcidReader {
       throw error;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Resets the card after a lost reply: the firmware drops a malformed APDU
+   * without replying, and only a power cycle brings its APDU engine back to a
+   * known state. Errors here are ignored because the caller reports the first one.
+   */
+  async #powerCycle(): Promise<void> {
+    try {
+      await this.#exchange(CCID_MESSAGE.PC_TO_RDR_ICC_POWER_OFF, new Uint8Array(), CCID_MESSAGE.RDR_TO_PC_SLOT_STATUS);
+      this.atr = (await this.#exchange(CCID_MESSAGE.PC_TO_RDR_ICC_POWER_ON, new Uint8Array(), CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK)).data;
+    } catch {
+      // The board may have left the bus; discovery finds it again.
     }
   }
 
@@ -226,4 +253,11 @@ export function selectCcidInterface(device: UsbDevice, choice: "auto" | "ccid" |
     throw new DeviceHalError("NOT_FOUND", `the device ${device.productName ?? ""} has no ${names[choice]} interface with bulk endpoints; is it a Pico Keys board in application mode?`);
   }
   return chosen;
+}
+
+/** Wraps a WebUSB exception (the device was unplugged or rebooted) as "NOT_FOUND". */
+function leftTheBus(error: unknown): DeviceHalError {
+  if (error instanceof DeviceHalError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new DeviceHalError("NOT_FOUND", `the board left the USB bus (${reason}); if it was rebooting, find it again and reopen it`);
 }

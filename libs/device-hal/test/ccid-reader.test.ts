@@ -1,5 +1,6 @@
 import { encodeResponseApdu, transmitApdu } from "@hsmkit/apdu";
 import { describe, expect, it } from "vitest";
+import { rejectionOf } from "./helpers.ts";
 import { CCID_MESSAGE, CcidReader, classifyDevice, DeviceHalError, findBoards, selectCcidInterface } from "../src/index.ts";
 import { PICO_HSM_ATR, SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedUsb, type SimulatedCard } from "../src/simulators/index.ts";
 
@@ -81,6 +82,27 @@ describe("CcidReader", () => {
     const error = await reader.transmit(Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x05, 0x01)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DeviceHalError);
     expect((error as DeviceHalError).message).toMatch(/no CCID reply within 100 ms/);
+  });
+
+  it("power-cycles after a lost reply and works again", async () => {
+    const device = new SimulatedCcidDevice({ card: echoCard() });
+    const reader = await CcidReader.open(device, { readTimeoutMs: 100 });
+    await expect(reader.transmit(Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x05, 0x01))).rejects.toThrow(/no CCID reply/);
+
+    const types = device.log.map((message) => message.type).slice(-2);
+    expect(types).toEqual([CCID_MESSAGE.PC_TO_RDR_ICC_POWER_OFF, CCID_MESSAGE.PC_TO_RDR_ICC_POWER_ON]);
+    expect(await reader.transmit(Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x01, 0x07, 0x00))).toEqual(Uint8Array.of(0x07, 0x90, 0x00));
+  });
+
+  it("reports a board that leaves the bus mid-command", async () => {
+    const card = echoCard();
+    const device = new SimulatedCcidDevice({ card: { ...card, transmit: () => new Promise<Uint8Array>(() => {}) } });
+    const reader = await CcidReader.open(device);
+    const pending = reader.transmit(Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x00));
+    device.disconnect();
+    const error = await rejectionOf(pending);
+    expect(error.code).toBe("NOT_FOUND");
+    expect(error.message).toMatch(/the board left the USB bus/);
   });
 
   it("rejects an APDU longer than one CCID message", async () => {
