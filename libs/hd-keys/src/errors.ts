@@ -1,7 +1,7 @@
 /**
  * The one error type of @hsmkit/hd-keys. `code` is stable and names the kind of
  * failure; the message quotes the offending value (a path segment, an index, a
- * seed length, an extended-key field) and says what is allowed.
+ * seed length, an extended-key field) and states what is allowed.
  */
 
 export type HdKeyErrorCode =

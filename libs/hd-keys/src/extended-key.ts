@@ -5,7 +5,7 @@
  *
  * The key is 00 ‖ ser256(k) in a private extended key and the compressed SEC1
  * point in a public one. Decoding checks every rule of BIP32's invalid-key test
- * vectors and says which field broke which rule.
+ * vectors and names the field and the rule it breaks.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToNumberBE } from "@noble/curves/utils.js";
@@ -133,8 +133,8 @@ function decodeBase58check(text: string): Uint8Array {
 
 function checkPrivateKeyField(key: Uint8Array, curve: ValidationCurve): void {
   if (key[0] !== 0x00) {
-    const what = key[0] === 0x02 || key[0] === 0x03 ? "a public key under a private version" : `invalid private key prefix ${hex(key.subarray(0, 1))}`;
-    throw new HdKeyError("invalid-extended-key", `invalid extended key: ${what}; a private key is 00 ‖ 32 bytes`);
+    const fault = key[0] === 0x02 || key[0] === 0x03 ? "a public key under a private version" : `invalid private key prefix ${hex(key.subarray(0, 1))}`;
+    throw new HdKeyError("invalid-extended-key", `invalid extended key: ${fault}; a private key is 00 ‖ 32 bytes`);
   }
 
   const k = bytesToNumberBE(key.subarray(1));

@@ -80,9 +80,9 @@ export function formatPath(indices: readonly number[]): string {
 }
 
 /** Throws HdKeyError "index-out-of-range" unless `index` is an integer in 0..`max`. */
-export function checkIndex(index: number, max = MAX_INDEX, what = "child number"): void {
+export function checkIndex(index: number, max = MAX_INDEX, name = "child number"): void {
   if (!Number.isSafeInteger(index) || index < 0 || index > max) {
-    throw new HdKeyError("index-out-of-range", `${what} ${index} is not an integer in 0..${max}`);
+    throw new HdKeyError("index-out-of-range", `${name} ${index} is not an integer in 0..${max}`);
   }
 }
 

@@ -9,7 +9,7 @@
  * Private child i of (k, c): I = HMAC-SHA512(c, 00 ‖ ser256(k) ‖ ser32(i)) when
  * hardened, HMAC-SHA512(c, serP(k·G) ‖ ser32(i)) otherwise; child = (I_L + k mod n, I_R).
  * When I_L ≥ n or the child key is 0, the step is repeated with data
- * 01 ‖ I_R ‖ ser32(i) (BIP32 proper skips to the next index instead; see bip32.ts).
+ * 01 ‖ I_R ‖ ser32(i). BIP32 proper skips to the next index instead (see bip32.ts).
  * On ed25519 only hardened children exist and the child key is I_L itself.
  *
  * Public child i of (K, c), Weierstrass curves only and non-hardened i:
@@ -58,7 +58,7 @@ interface NodeFields {
 }
 
 /**
- * One node of a SLIP-10 tree. A private node holds the 32-byte private key; a
+ * One node of a SLIP-10 tree. A private node has the 32-byte private key, and a
  * public node (from publicNode()) only the public key and chain code.
  * `publicKey` is 33 bytes: the compressed SEC1 point on secp256k1 and
  * nist256p1, 00 ‖ the 32-byte key on ed25519 (the form SLIP-10 hashes for
@@ -269,9 +269,9 @@ function checkCurve(curve: Slip10Curve): void {
   }
 }
 
-function checkLength(bytes: Uint8Array, length: number, what: string): void {
+function checkLength(bytes: Uint8Array, length: number, name: string): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
-    throw new HdKeyError("invalid-key", `${what} must be ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
+    throw new HdKeyError("invalid-key", `${name} must be ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
   }
 }
 

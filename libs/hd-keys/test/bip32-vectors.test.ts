@@ -60,7 +60,7 @@ describe("BIP32 test vector 5", () => {
   }
 });
 
-/** The part of our message that names the rule BIP32's reason names. */
+/** Returns the pattern our message must match for the rule that BIP32's `reason` names. */
 function expectedMessage(reason: string): RegExp {
   if (reason.startsWith("pubkey version / prvkey mismatch")) return /private key \(prefix 00\) under a public version/;
   if (reason.startsWith("prvkey version / pubkey mismatch")) return /public key under a private version/;
