@@ -1,6 +1,6 @@
 /**
  * Derivation of a device HD node from a stored master and a parsed path, and
- * its public serialisation (the answer of BIP/SLIP P1 = 0A).
+ * its public serialisation (the response to BIP/SLIP P1 = 0A).
  *
  * Curve masters derive with the SLIP-10 rules on both curves (an invalid
  * child is retried with 01 ‖ I_R, as the firmware does). SLIP-21 masters
@@ -64,9 +64,9 @@ function deriveSymmetric(data: Uint8Array, elements: readonly PathElement[]): De
 }
 
 /**
- * Returns the public serialisation of `derived`: the 78-byte BIP32 layout with
- * version 0488B21E ("xpub", used for both curves) for curve nodes; for SLIP-21
- * nodes the same 13-byte header followed by SHA256d(N[0..32]) ‖
+ * Returns the public serialisation of `derived`. A curve node gives the
+ * 78-byte BIP32 layout with version 0488B21E ("xpub", used for both curves).
+ * A SLIP-21 node gives the same 13-byte header followed by SHA256d(N[0..32]) ‖
  * SHA256d(N[32..64]) (77 bytes), so nothing secret leaves the device.
  */
 export function publicSerialisation(derived: DerivedHdNode): Uint8Array {

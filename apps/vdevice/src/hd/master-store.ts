@@ -1,8 +1,9 @@
 /**
- * HD master nodes at rest. Master `id` (0..9; the firmware keeps it in EF
- * 1110 + id) is the keystore record "hd/master/<id>": 65 bytes
- * type ‖ 64 bytes, sealed under the MKEK with the record name and type bound
- * as associated data, so the type byte is authenticated and never in clear.
+ * HD master nodes at rest. Master `id` (0..9) is the keystore record
+ * "hd/master/<id>", where the firmware uses EF 1110 + id. The record is 65
+ * bytes, type ‖ 64 bytes, sealed under the MKEK with the record name as
+ * associated data. The type byte is inside the ciphertext, so it is
+ * authenticated and never stored in clear.
  *
  *   type 01/02 (secp256k1 / secp256r1): k_master [32] ‖ chain code [32]
  *   type 03 (SLIP-21):                 N[0..32] (derivation key) ‖ N[32..64] (key)
@@ -81,8 +82,8 @@ function binding(id: number): Uint8Array {
   return new TextEncoder().encode(BINDING_PREFIX + masterRecordName(id));
 }
 
-function mapKeystoreError(error: unknown, what: string): unknown {
-  if (error instanceof KeystoreLockedError) return new CardError(SW.EXECUTION_ERROR, `${what}: no PIN session (the MKEK is locked)`);
-  if (error instanceof KeystoreIntegrityError) return new CardError(SW.EXECUTION_ERROR, `${what}: the sealed record does not open`);
+function mapKeystoreError(error: unknown, action: string): unknown {
+  if (error instanceof KeystoreLockedError) return new CardError(SW.EXECUTION_ERROR, `${action}: no PIN session (the MKEK is locked)`);
+  if (error instanceof KeystoreIntegrityError) return new CardError(SW.EXECUTION_ERROR, `${action}: the sealed record does not open`);
   return error;
 }

@@ -20,7 +20,7 @@ export type PathElement = { kind: "index"; index: number } | { kind: "label"; la
 
 export interface HdPath {
   masterId: number;
-  /** Elements below the master, at most 255 (the depth byte of the answer). */
+  /** Elements below the master, at most 255 (the depth byte of the response). */
   elements: PathElement[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * The HD node that BIP/SLIP P1 = 10 loads into RAM for exactly one later use:
  * SIGNATURE with algorithm A0 (curve nodes) or CIPHER SYMMETRIC with the HD
- * OID (SLIP-21 nodes). The session holds it; SELECT, applet unload and
+ * OID (SLIP-21 nodes). The session keeps it; SELECT, applet unload and
  * INITIALIZE wipe it, and the command that takes it wipes it when done.
  */
 import type { SessionState } from "../hsm/session.ts";

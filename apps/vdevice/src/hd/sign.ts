@@ -2,7 +2,7 @@
  * SIGNATURE algorithm A0: ECDSA with the HD node loaded by BIP/SLIP P1 = 10.
  *
  * `80 68 kk A0 <digest>`: the data is the digest as given (pypicohsm sends
- * SHA-256 of the message); the answer is DER SEQUENCE { r, s } on the node's
+ * SHA-256 of the message); the response is DER SEQUENCE { r, s } on the node's
  * curve. P1 must name an existing key, whose usage counter and algorithm list
  * are checked and whose counter is decremented after success, but that key is
  * not used: pypicohsm sends 00, the device key, which A0 alone may name.
