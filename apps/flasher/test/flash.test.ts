@@ -4,6 +4,8 @@ import { buildUf2, PICO_KEYS_BOOT_KEY_HASH, UF2_FAMILY } from "@hsmkit/device-ha
 import { fromHex } from "@hsmkit/tlv";
 import { SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedRescueCard } from "@hsmkit/device-hal/simulators";
 import { describe, expect, it } from "vitest";
+import { runFlasher } from "../src/cli.ts";
+import { UsageError } from "../src/environment.ts";
 import { FlasherHarness, randomBytes, withTempDir } from "./harness.ts";
 
 const FLASH_BASE = 0x10000000;
@@ -238,6 +240,27 @@ describe("flasher flash on a secure RP2350", () => {
       expect(run.exitCode).toBe(2);
       expect(run.stderr).toMatch(/secure boot on and trusts only other keys \(slot 1: (AB){32}\)/);
       expect(device.flash.every((byte) => byte === 0xff)).toBe(true);
+    });
+  });
+});
+
+describe("flasher flash without USB access", () => {
+  it("falls back to the one mounted drive", async () => {
+    await withTempDir(async (dir) => {
+      const drive = join(dir, "media", "RP2350");
+      await mkdir(drive, { recursive: true });
+      await writeFile(join(drive, "INFO_UF2.TXT"), "UF2 Bootloader v1.0\nBoard-ID: RP2350\n");
+      const { path, uf2 } = await writeUf2(dir, randomBytes(700), UF2_FAMILY.RP2350_ARM_S);
+      const run = await runFlasher(["flash", path], {
+        usb: async () => {
+          throw new UsageError("listing USB devices failed", 3);
+        },
+        driveRoots: [join(dir, "media")],
+        stdout: () => {},
+        stderr: { write: () => {}, isTerminal: false },
+      });
+      expect(run).toBe(0);
+      expect(new Uint8Array(await readFile(join(drive, "pico_hsm.uf2")))).toEqual(uf2);
     });
   });
 });

@@ -118,3 +118,18 @@ describe("flasher rescue", () => {
     expect(run.stderr).toMatch(/the board is in BOOTSEL mode, where the rescue interface does not run/);
   });
 });
+
+describe("flasher info without rescue", () => {
+  it("lists a board whose rescue applet is missing", async () => {
+    const harness = new FlasherHarness();
+    const card = new SimulatedRescueCard({ chip: "rp2040" });
+    const select = card.transmit.bind(card);
+    card.transmit = async (frame) => (frame[1] === 0xa4 ? Uint8Array.of(0x6a, 0x82) : select(frame));
+    harness.usb.attach(new SimulatedCcidDevice({ card }));
+
+    const run = await harness.run("info");
+
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/2E8A:10FD serial E6605838AB1C2D30: Pico Key, rescue applet not reachable \(SELECT rescue applet failed with SW 6A82\)/);
+  });
+});

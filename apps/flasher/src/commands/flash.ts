@@ -44,13 +44,14 @@ export async function flashCommand(env: FlasherEnvironment, options: FlashOption
     return flashToDrive(env, drive, options, file, image);
   }
 
-  const usb = await env.usb();
   let board;
   try {
-    board = await selectBoard(usb, "bootsel", options.serial);
+    board = await selectBoard(await env.usb(), "bootsel", options.serial);
   } catch (error) {
-    const drives = await findBootselDrives(env.driveRoots);
-    if (!(error instanceof UsageError) || drives.length !== 1 || !/no board in BOOTSEL/.test(error.message)) throw error;
+    // Without a reachable PICOBOOT interface (none found, or no USB access at all), one mounted drive will do.
+    const unreachable = error instanceof UsageError && (error.exitCode === 3 || /no board in BOOTSEL/.test(error.message));
+    const drives = unreachable ? await findBootselDrives(env.driveRoots) : [];
+    if (drives.length !== 1) throw error;
     env.stdout(`no PICOBOOT interface reachable; using the mounted BOOTSEL drive ${drives[0].path}\n`);
     return flashToDrive(env, drives[0], options, file, image);
   }

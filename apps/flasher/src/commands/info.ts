@@ -1,5 +1,5 @@
 /** `flasher info`: lists attached boards, and for each one in application mode its rescue-applet identity. */
-import { CcidReader, findBoards, RescueClient, type FoundBoard } from "@hsmkit/device-hal";
+import { CcidReader, DeviceHalError, findBoards, RescueClient, type FoundBoard } from "@hsmkit/device-hal";
 import { toHex } from "@hsmkit/tlv";
 import { findBootselDrives } from "../bootsel-drive.ts";
 import type { FlasherEnvironment } from "../environment.ts";
@@ -21,6 +21,15 @@ async function describeBoard(board: FoundBoard): Promise<string> {
   const head = `${board.usbId} serial ${board.serial ?? "-"}`;
   if (board.mode === "bootsel") return `${head}: ${board.chip?.name} in BOOTSEL mode (PICOBOOT)\n`;
 
+  try {
+    return `${head}: ${await describeFirmware(board)}\n`;
+  } catch (error) {
+    const reason = error instanceof DeviceHalError ? error.message : String(error);
+    return `${head}: ${board.product ?? "Pico Keys board"}, rescue applet not reachable (${reason})\n`;
+  }
+}
+
+async function describeFirmware(board: FoundBoard): Promise<string> {
   const reader = await CcidReader.open(board.device);
   try {
     const rescue = new RescueClient(reader.transmit);
@@ -28,7 +37,7 @@ async function describeBoard(board: FoundBoard): Promise<string> {
     const secure = await rescue.secureBootStatus();
     const chip = identity.chip?.name ?? `MCU code ${identity.mcu}`;
     const secureText = secure.enabled ? `secure boot on (key ${secure.keyIndex}${secure.locked ? ", locked" : ""})` : "secure boot off";
-    return `${head}: Pico ${identity.product} ${identity.version.major}.${identity.version.minor} on ${chip}, chip ID ${toHex(identity.serial)}, ${secureText}\n`;
+    return `Pico ${identity.product} ${identity.version.major}.${identity.version.minor} on ${chip}, chip ID ${toHex(identity.serial)}, ${secureText}`;
   } finally {
     await reader.close();
   }
