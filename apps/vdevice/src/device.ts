@@ -7,6 +7,8 @@ import { CardRuntime, formatStatusWord, type CommandApdu } from "@hsmkit/apdu";
 import { createIssuerMaterial, DeviceIssuer } from "./attestation/issuer.ts";
 import { defaultIssuerDirectory, loadOrCreateIssuer } from "./attestation/issuer-store.ts";
 import { MemoryBackend, openKeystore, type StorageBackend } from "@hsmkit/keystore";
+import type { LedStatus } from "./button/led.ts";
+import type { PresenceConfirmer } from "./button/presence.ts";
 import { HsmApplet } from "./hsm/applet.ts";
 import { HSM_ATR } from "./hsm/constants.ts";
 import type { HsmState } from "./hsm/context.ts";
@@ -43,6 +45,10 @@ export interface DeviceOptions {
   issuerDir?: string;
   /** Issuer to use instead of a directory; in memory without either, a new issuer is made for this device. */
   issuer?: DeviceIssuer;
+  /** Answers press-to-confirm requests (option 0100); absent confirms them at once. */
+  presence?: PresenceConfirmer;
+  /** Receives the LED states (idle, active, processing, press-to-confirm). */
+  led?: LedStatus;
 }
 
 export interface VirtualDevice {
@@ -96,6 +102,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
       random,
       logger,
       policy: { reinitializeWithoutSoPin: options.reinitializeWithoutSoPin ?? false },
+      presence: options.presence,
     };
 
     state.session.secureMessaging.allowBeforePin = options.chipAuthenticationBeforePin ?? true;
@@ -113,18 +120,32 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Virtual
       },
     });
 
+    const led = options.led;
     return {
       atr: runtime.atr,
-      powerOn: () => runtime.powerOn(),
+      powerOn: () => {
+        runtime.powerOn();
+        led?.set("active");
+      },
       powerOff: () => {
         endSecureMessaging();
+        state.session.sessionPin.clear();
         runtime.powerOff();
+        led?.set("idle");
       },
       reset: () => {
         endSecureMessaging();
+        state.session.sessionPin.clear();
         runtime.reset();
       },
-      transmit: (command) => runtime.transmit(command),
+      transmit: async (command) => {
+        led?.set("processing");
+        try {
+          return await runtime.transmit(command);
+        } finally {
+          led?.set("active");
+        }
+      },
       close: async () => {
         endSecureMessaging();
         keystore.lock();

@@ -22,11 +22,12 @@ export const changeReferenceData: CommandHandler = async (ctx) => {
     throw new CardError(SW.WRONG_LENGTH, `CHANGE REFERENCE DATA: expected ${oldLength} bytes of old PIN and 1..16 bytes of new PIN`);
   }
 
-  startPinCheck(ctx);
+  await startPinCheck(ctx);
   const result = await ctx.keystore.changePin(ref, data.subarray(0, oldLength), data.slice(oldLength));
   if (!result.ok) failPinCheck(ref, result);
 
   await openPinSession(ctx, ref);
+  if (ref === "user") ctx.session.sessionPin.clear();
   if (ref === "user" && ctx.device.settings.transportPinPending) await ctx.device.updateSettings({ transportPinPending: false });
   ctx.log.info("PIN changed", { pin: ref });
 };

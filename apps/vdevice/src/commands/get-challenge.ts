@@ -1,6 +1,7 @@
 /**
  * GET CHALLENGE (INS 84): Ne random bytes, 1..1024. A challenge of at most 256
- * bytes also becomes the pending challenge for public key authentication.
+ * bytes also becomes the pending challenge for public key authentication, and
+ * every challenge resets which PUKs authenticated.
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import type { CommandHandler } from "../hsm/context.ts";
@@ -20,5 +21,6 @@ export const getChallenge: CommandHandler = async (ctx) => {
   const challenge = ctx.random(length);
   ctx.session.challenge?.fill(0);
   ctx.session.challenge = length <= MAX_PKA_CHALLENGE ? challenge.slice() : undefined;
+  ctx.session.pka.authenticated.clear();
   return { data: challenge };
 };

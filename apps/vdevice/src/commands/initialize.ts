@@ -1,8 +1,8 @@
 /**
  * INITIALIZE DEVICE (INS 50). Empty data is an information query. Otherwise the
  * data is TLVs: 80 options (2 bytes), 81 user PIN, 82 SO-PIN, 91 user PIN
- * retries (1..15), 92 DKEK shares of domain 0, 97 number of key domains; other
- * tags are ignored. The first INITIALIZE needs no authentication. On an
+ * retries (1..15), 92 DKEK shares of domain 0, 93 public key authentication
+ * (total PUKs, required PUKs), 97 number of key domains; other tags are ignored. The first INITIALIZE needs no authentication. On an
  * initialised device tag 82 must match the current SO-PIN (counted like a
  * wrong SO-PIN: 63CX, then 6983), as on the SmartCard-HSM, unless the device
  * policy allows the firmware's unauthenticated re-initialisation.
@@ -20,15 +20,20 @@ import { ensureDeviceIdentity } from "../hsm/identity.ts";
 import { MAX_KEY_DOMAINS } from "../hsm/key-domains.ts";
 import { DEVICE_KEY_RECORD, fileRecordName } from "../hsm/objects.ts";
 import { checkPin, MAX_PIN_LENGTH } from "../hsm/pin-check.ts";
+import { CLOCK_RECORD } from "../policy/clock.ts";
+import { parsePkaTag, writePkaConfig, type PkaConfig } from "../policy/pka.ts";
+import { SECURE_LOCK_RECORD } from "../policy/secure-lock.ts";
 
 /** Free memory the information query reports (the firmware's emulation build reports the same). */
 const REPORTED_FREE_MEMORY = 0x00100000;
 
-/** Records INITIALIZE keeps: the device identity and the settings (rewritten below). */
+/** Records INITIALIZE keeps: the device identity, the settings (rewritten below), the clock and the secure lock. */
 const KEPT_RECORDS = new Set([
   DEVICE_KEY_RECORD,
   IDENTITY_RECORD,
   SETTINGS_RECORD,
+  CLOCK_RECORD,
+  SECURE_LOCK_RECORD,
   fileRecordName(FID.EF_DEVICE_CERTIFICATES),
   fileRecordName(FID.DEVICE_KEY_REQUEST),
   fileRecordName(FID.DEVICE_KEY_PRKD),
@@ -41,10 +46,15 @@ interface InitializeRequest {
   userRetries: number;
   dkekShares?: number;
   keyDomains?: number;
+  pka?: PkaConfig;
 }
 
 export const initialize: CommandHandler = async (ctx) => {
   if (ctx.apdu.data.length === 0) return { data: informationQuery() };
+
+  if (ctx.device.hasOption(OPTION.SECURE_LOCK) && !ctx.session.secureLockOpen) {
+    throw new CardError(SW.SECURITY_STATUS_NOT_SATISFIED, "INITIALIZE: the device is secure-locked; unlock it with its host secret first");
+  }
 
   const request = parseRequest(ctx.dataTlvs());
   if (!ctx.policy.reinitializeWithoutSoPin && ctx.keystore.pinStatus("so").initialized) {
@@ -59,9 +69,12 @@ export const initialize: CommandHandler = async (ctx) => {
     keep: (name) => KEPT_RECORDS.has(name),
   });
 
-  const options = request.options ?? ctx.device.options;
+  // Only EXTRAS 3A changes the secure-lock bit, so tag 80 cannot clear or set it.
+  const lockBit = ctx.device.options & OPTION.SECURE_LOCK;
+  const options = ((request.options ?? ctx.device.options) & ~OPTION.SECURE_LOCK) | lockBit;
   await ctx.device.updateSettings({ options, transportPinPending: (options & OPTION.TRANSPORT_PIN) !== 0 });
   await ctx.domains.initialize(request.dkekShares, request.keyDomains);
+  if (request.pka) await writePkaConfig(ctx.keystore, request.pka);
   await ensureDeviceIdentity(ctx.objects, ctx.device, (length) => ctx.random(length));
 
   ctx.session.userAuthenticated = true;
@@ -106,7 +119,7 @@ function parseRequest(tlvs: FlatTlv[]): InitializeRequest {
   const domains = find(0x97);
   if (domains !== undefined && domains.length !== 1) throw wrongData("tag 97 (key domains) must be 1 byte");
 
-  // TODO: tag 93 (public key authentication: total and required PUKs) is not implemented and is ignored.
+  const pka = find(0x93);
 
   return {
     options: options && (options[0] << 8) | options[1],
@@ -115,6 +128,7 @@ function parseRequest(tlvs: FlatTlv[]): InitializeRequest {
     userRetries: retries?.[0] ?? DEFAULT_RETRIES.user,
     dkekShares: shares?.[0],
     keyDomains: domains && Math.min(domains[0], MAX_KEY_DOMAINS),
+    pka: pka && parsePkaTag(pka),
   };
 }
 

@@ -10,7 +10,8 @@
  *   B6 with 83 <CHR>   selects a certificate of the CV trust store (EF 2F02 and the
  *                      CA n files) by its certificate holder reference as the issuer
  *                      for PSO VERIFY CERTIFICATE: 9000, or 6A88 when none matches
- *   A4 with 83 <CHR>   selects a public key for EXTERNAL AUTHENTICATE: 6A88
+ *   A4 with 83 <CHR>   selects a registered PUK for EXTERNAL AUTHENTICATE: 9000,
+ *                      6985 when it already authenticated, 6A88 when none matches
  *   other CRTs with 83 6A88
  *
  * A tag 83 of one byte (a key number) and every other tag are ignored.
@@ -19,6 +20,7 @@ import { CardError, SW } from "@hsmkit/apdu";
 import { ID_CA_ECDH_AES_CBC_CMAC_128 } from "@hsmkit/sm-channel";
 import { findByChr, loadTrustStore } from "../attestation/trust-store.ts";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
+import { readPkaConfig, readSlot } from "../policy/pka.ts";
 
 const CRT_AUTHENTICATION = 0xa4;
 const CRT_DIGITAL_SIGNATURE = 0xb6;
@@ -42,14 +44,32 @@ export const manageSecurityEnvironment: CommandHandler = async (ctx) => {
 };
 
 async function selectKeyReference(ctx: CommandContext, crt: number, chr: string): Promise<void> {
+  if (crt === CRT_AUTHENTICATION) return selectPuk(ctx, chr);
   if (crt !== CRT_DIGITAL_SIGNATURE) {
-    // TODO: select registered PUKs (public key authentication) here once PUK AUTH exists.
     throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no public key with CHR "${chr}" is registered`);
   }
 
   const entry = findByChr(await loadTrustStore(ctx.objects), chr);
   if (entry === undefined) throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no certificate with CHR "${chr}" in the trust store`);
   ctx.session.verificationIssuer = chr;
+}
+
+/**
+ * Selects the registered PUK whose CHR is a prefix of `chr` (compared over the
+ * stored CHR's length) for EXTERNAL AUTHENTICATE: 9000, 6985 when it already
+ * authenticated since the last GET CHALLENGE, 6A88 when none matches.
+ */
+async function selectPuk(ctx: CommandContext, chr: string): Promise<void> {
+  const config = await readPkaConfig(ctx.keystore);
+  for (let slot = 0; config && slot < config.total; slot++) {
+    const stored = (await readSlot(ctx.keystore, slot))?.request.body.chr;
+    if (stored === undefined || !chr.startsWith(stored)) continue;
+
+    if (ctx.session.pka.authenticated.has(slot)) throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `MSE: PUK "${stored}" already authenticated`);
+    ctx.session.pka.selectedSlot = slot;
+    return;
+  }
+  throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `MSE: no public key with CHR "${chr}" is registered`);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

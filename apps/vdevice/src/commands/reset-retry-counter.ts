@@ -54,6 +54,7 @@ async function setNewPin(ctx: CommandContext, soPinLength: number): Promise<void
   }
 
   await ctx.keystore.setUserPin(newPin);
+  ctx.session.sessionPin.clear();
   newPin.fill(0);
   ctx.session.userPinSession = true;
   ctx.log.info("user PIN reset by the SO");

@@ -1,7 +1,8 @@
 /**
  * VERIFY (INS 20): P2 81 user PIN, 88 SO-PIN. With data it checks the PIN;
  * without data it is a status query: 63CX (X tries left), 6983 (blocked),
- * 9000 (session already open) or 6A88 (not initialised).
+ * 9000 (session already open) or 6A88 (not initialised). While a session PIN
+ * is set, VERIFY 81 accepts it in place of the user PIN.
  */
 import { CardError, retriesLeftSw, SW } from "@hsmkit/apdu";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
@@ -30,7 +31,7 @@ async function verifyUserPin(ctx: CommandContext): Promise<void> {
   const status = ctx.keystore.pinStatus("user");
   if (!status.initialized) throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, "user PIN not initialised");
 
-  if (data.length > 0) return checkPin(ctx, "user", data);
+  if (data.length > 0) return checkPin(ctx, "user", ctx.session.sessionPin.open(data) ?? data);
   throwStatus("user", status.remaining);
 }
 

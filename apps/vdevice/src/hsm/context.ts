@@ -32,6 +32,9 @@ import { DEFAULT_KEY_COUNTER, fidOf, MAX_KEY_ID, OPTION, PREFIX } from "./consta
 import type { DeviceState } from "./device-state.ts";
 import type { KeyDomains } from "./key-domains.ts";
 import type { KeyInfo, KeyMetadata } from "./key-info.ts";
+import type { PresenceConfirmer } from "../button/presence.ts";
+import { confirmPresence } from "../policy/press-to-confirm.ts";
+import { parseCounterTag } from "../policy/usage-counter.ts";
 import type { ObjectStore } from "./objects.ts";
 import { defaultPrkd } from "./prkd.ts";
 import type { SessionState } from "./session.ts";
@@ -52,6 +55,8 @@ export interface HsmState {
   readonly logger: Logger;
   /** Device-wide rules chosen at start-up; absent fields take their defaults. */
   readonly policy?: DevicePolicy;
+  /** Source of press-to-confirm answers (option 0100); absent confirms at once. */
+  readonly presence?: PresenceConfirmer;
 }
 
 export interface DevicePolicy {
@@ -105,6 +110,10 @@ export class CommandContext {
     return this.state.policy ?? {};
   }
 
+  get presence(): PresenceConfirmer | undefined {
+    return this.state.presence;
+  }
+
   get log(): Logger {
     return this.state.logger;
   }
@@ -127,10 +136,13 @@ export class CommandContext {
     }
   }
 
-  /** "Key material": a PIN session (PS or SS) must be open, else 6400. */
+  /** "Key material": a PIN session (PS or SS) must be open and an enabled secure lock unlocked, else 6400. */
   requireKeyMaterial(): void {
     if (!this.session.hasPinSession || !this.keystore.unlocked) {
       throw new CardError(SW.EXECUTION_ERROR, "no PIN session: stored keys cannot be unsealed");
+    }
+    if (this.device.hasOption(OPTION.SECURE_LOCK) && !this.session.secureLockOpen) {
+      throw new CardError(SW.EXECUTION_ERROR, "secure lock: unlock the device with its host secret (EXTRAS 3A 03) first");
     }
   }
 
@@ -154,8 +166,8 @@ export class CommandContext {
   /**
    * Runs the common key checks of SIGNATURE, DECIPHER, CIPHER SYMMETRIC and
    * DERIVE in their order: login (6982), key 0 (6982), key exists (6A82),
-   * usage counter not zero (6A84), algorithm in the allowed list (6985), key
-   * material (6400). Returns the key's description.
+   * usage counter not zero (6A84), algorithm in the allowed list (6985),
+   * press-to-confirm (6600), key material (6400). Returns the key's description.
    */
   async beginKeyUse(keyId: number, algorithm: number): Promise<KeyInfo> {
     this.requireLogin();
@@ -169,6 +181,7 @@ export class CommandContext {
       throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `key ${keyId}: algorithm ${hex(algorithm)} not allowed`);
     }
 
+    await confirmPresence(this, { operation: insName(this.apdu.ins), keyId });
     this.requireKeyMaterial();
     return info;
   }
@@ -182,16 +195,15 @@ export class CommandContext {
   /**
    * Reads the metadata tags 90–93 from the top level of `tlvs` (the command
    * data of a key creation). Without tag 90 and with option 0200 set the
-   * counter defaults to FFFFFFFE. A tag 90 that is not 4 bytes, or a tag 92 that
-   * is not 1 byte, is 6A80.
+   * counter defaults to FFFFFFFE. A tag 90 that is not 4 bytes or is 0, or a tag
+   * 92 that is not 1 byte, is 6A80.
    */
   newKeyMetadata(tlvs: FlatTlv[]): KeyMetadata {
     const meta: KeyMetadata = {};
 
     for (const tlv of tlvs) {
       if (tlv.tag === 0x90) {
-        if (tlv.value.length !== 4) throw new CardError(SW.WRONG_DATA, "tag 90 (usage counter) must be 4 bytes");
-        meta.counter = new DataView(tlv.value.buffer, tlv.value.byteOffset, 4).getUint32(0);
+        meta.counter = parseCounterTag(tlv.value);
       } else if (tlv.tag === 0x91) {
         meta.algorithms = tlv.value.slice();
       } else if (tlv.tag === 0x92) {
@@ -234,6 +246,12 @@ export class CommandContext {
   signWithDeviceKey(message: Uint8Array): Promise<Uint8Array> {
     return this.device.signWithDeviceKey(message);
   }
+}
+
+/** Names the key commands for the press-to-confirm question. */
+function insName(ins: number): string {
+  const names: Record<number, string> = { 0x62: "DECIPHER", 0x68: "SIGNATURE", 0x76: "DERIVE", 0x78: "CIPHER SYMMETRIC" };
+  return names[ins] ?? `INS ${hex(ins)}`;
 }
 
 function hex(byte: number): string {

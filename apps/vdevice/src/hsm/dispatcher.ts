@@ -11,7 +11,10 @@ import { decipher } from "../commands/decipher.ts";
 import { deleteFile } from "../commands/delete-file.ts";
 import { deriveAsymmetricKey } from "../commands/derive-asymmetric-key.ts";
 import { enumerateObjects } from "../commands/enumerate-objects.ts";
+import { externalAuthenticate } from "../commands/external-authenticate.ts";
+import { extras } from "../commands/extras.ts";
 import { generateAsymmetricKeyPair } from "../commands/generate-asymmetric-key-pair.ts";
+import { generateSessionPin } from "../commands/generate-session-pin.ts";
 import { generalAuthenticate } from "../commands/general-authenticate.ts";
 import { generateSymmetricKey } from "../commands/generate-symmetric-key.ts";
 import { getChallenge } from "../commands/get-challenge.ts";
@@ -19,6 +22,7 @@ import { importDkekShare } from "../commands/import-dkek-share.ts";
 import { initialize } from "../commands/initialize.ts";
 import { manageSecurityEnvironment } from "../commands/manage-security-environment.ts";
 import { performSecurityOperation } from "../commands/perform-security-operation.ts";
+import { pukAuth } from "../commands/puk-auth.ts";
 import { readBinary } from "../commands/read-binary.ts";
 import { resetRetryCounter } from "../commands/reset-retry-counter.ts";
 import { select } from "../commands/select.ts";
@@ -29,7 +33,7 @@ import { verify } from "../commands/verify.ts";
 import { wrapKey } from "../commands/wrap-key.ts";
 import { CommandContext, type CommandHandler, type HsmState } from "./context.ts";
 
-/** Handlers by INS. An INS not listed returns 6D00 (this includes the removed session-PIN command 5A). */
+/** Handlers by INS. An INS not listed returns 6D00; 5A (session PIN) does too unless device option 0004 is set. */
 export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
   [0x20, verify],
   [0x22, manageSecurityEnvironment],
@@ -41,13 +45,17 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [0x4a, bipSlip],
   [0x50, initialize],
   [0x52, importDkekShare],
+  [0x54, pukAuth],
   [0x58, enumerateObjects],
+  [0x5a, generateSessionPin],
   [0x62, decipher],
+  [0x64, extras],
   [0x68, signature],
   [0x72, wrapKey],
   [0x74, unwrapKey],
   [0x76, deriveAsymmetricKey],
   [0x78, cipherSymmetric],
+  [0x82, externalAuthenticate],
   [0x84, getChallenge],
   [0x86, generalAuthenticate],
   [0xa4, select],

@@ -89,8 +89,8 @@ export function parseKeyInfo(bytes: Uint8Array): KeyInfo {
 /**
  * Returns the bytes bound as AEAD associated data to the sealed private key:
  * everything about the key that never changes, so a sealed record paired with
- * another key's description fails to open. The usage counter is not bound
- * because it changes on every use.
+ * another key's description fails to open. The usage counter's value is not
+ * bound because it changes on every use, but whether the key has one is.
  */
 export function keyBinding(info: KeyInfo): Uint8Array {
   const parts = [
@@ -102,6 +102,9 @@ export function keyBinding(info: KeyInfo): Uint8Array {
     info.publicKey ? toHex(info.publicKey) : "",
     info.publicExponent ? toHex(info.publicExponent) : "",
   ];
+  // A key with a usage counter seals under another binding, so stripping tag 90
+  // from the public record leaves a key that no longer opens.
+  if (info.meta.counter !== undefined) parts.push("counted");
   return new TextEncoder().encode(parts.join("|"));
 }
 

@@ -6,6 +6,7 @@
  *                except PIN-protected data objects (CD n), sealed under the device secret
  *   key/NN       private or secret key NN (hex id), sealed under the MKEK
  *   keyinfo/NN   public description and metadata of key NN (JSON, see key-info.ts)
+ *   keyuse/NN    usage counter of key NN, sealed under the device secret (policy/usage-counter.ts)
  *   device/key   device key (key 0), sealed under the device secret so it works without a PIN
  *
  * Every write is staged in the keystore's open transaction; the dispatcher
@@ -14,6 +15,7 @@
 import { CardError, SW } from "@hsmkit/apdu";
 import { KeystoreLockedError, type Keystore } from "@hsmkit/keystore";
 import { formatFid, PREFIX } from "./constants.ts";
+import { applySealedCounter, counterRecordName, sealCounter } from "../policy/usage-counter.ts";
 import { keyBinding, parseKeyInfo, serializeKeyInfo, type KeyInfo } from "./key-info.ts";
 
 const FILE_PREFIX = "file/";
@@ -93,7 +95,7 @@ export class ObjectStore {
   /** Returns the description of key `id`, or undefined when no such key exists. Needs no PIN. */
   async getKey(id: number): Promise<KeyInfo | undefined> {
     const bytes = await this.keystore.getFile(keyInfoRecordName(id));
-    return bytes && parseKeyInfo(bytes);
+    return bytes && applySealedCounter(this.keystore, parseKeyInfo(bytes));
   }
 
   /** Lists the ids of the stored user keys (1..255), ascending. Key 0 is not included. */
@@ -118,11 +120,13 @@ export class ObjectStore {
       throw mapLocked(error, `cannot seal key ${info.id}`);
     }
     await this.keystore.putFile(keyInfoRecordName(info.id), serializeKeyInfo(info));
+    await sealCounter(this.keystore, info);
   }
 
   /** Stages a changed description of an existing key (the usage counter after a use). */
-  updateKeyInfo(info: KeyInfo): Promise<void> {
-    return this.keystore.putFile(keyInfoRecordName(info.id), serializeKeyInfo(info));
+  async updateKeyInfo(info: KeyInfo): Promise<void> {
+    await this.keystore.putFile(keyInfoRecordName(info.id), serializeKeyInfo(info));
+    await sealCounter(this.keystore, info);
   }
 
   /**
@@ -144,6 +148,7 @@ export class ObjectStore {
   async deleteKey(id: number): Promise<void> {
     await this.keystore.delete(keyRecordName(id));
     await this.keystore.delete(keyInfoRecordName(id));
+    await this.keystore.delete(counterRecordName(id));
   }
 
   // --- key 0, the device key ---------------------------------------------

@@ -2,10 +2,12 @@
  * The PIN check shared by VERIFY, CHANGE REFERENCE DATA and RESET RETRY
  * COUNTER. It first closes both PIN sessions and UA (so a wrong PIN logs the
  * caller out, and verifying one PIN closes the other's session), then
- * compares. The keystore persists the lowered retry counter before comparing.
+ * compares. While public key authentication is configured UA follows the PKA
+ * quorum instead of the PIN. The keystore persists the lowered retry counter before comparing.
  */
 import { CardError, retriesLeftSw, SW } from "@hsmkit/apdu";
 import type { PinCheckResult, PinReference } from "@hsmkit/keystore";
+import { readPkaConfig, refreshPkaAuthentication } from "../policy/pka.ts";
 import type { CommandContext } from "./context.ts";
 
 /** Longest PIN the keystore stores, bytes. */
@@ -14,10 +16,11 @@ export const MAX_PIN_LENGTH = 255;
 /** Longest new PIN that CHANGE REFERENCE DATA and RESET RETRY COUNTER accept, bytes. */
 export const MAX_NEW_PIN_LENGTH = 16;
 
-/** Closes the sessions and locks the MKEK: the first step of every PIN check. */
-export function startPinCheck(ctx: CommandContext): void {
+/** Closes the sessions and locks the MKEK: the first step of every PIN check. With PKA configured, UA stays as PKA set it. */
+export async function startPinCheck(ctx: CommandContext): Promise<void> {
   ctx.session.clearPinSessions();
   ctx.keystore.lock();
+  if (await readPkaConfig(ctx.keystore)) refreshPkaAuthentication(ctx);
 }
 
 /** Throws 6983 (blocked) or 63CX for a failed check. */
@@ -29,9 +32,10 @@ export function failPinCheck(ref: PinReference, result: PinCheckResult): never {
 
 /** Opens the session for `ref` after a matching PIN: UA and PS or SS, then seals a pending DKEK. */
 export async function openPinSession(ctx: CommandContext, ref: PinReference): Promise<void> {
-  ctx.session.userAuthenticated = true;
   if (ref === "user") ctx.session.userPinSession = true;
   else ctx.session.soPinSession = true;
+  if (await readPkaConfig(ctx.keystore)) refreshPkaAuthentication(ctx);
+  else ctx.session.userAuthenticated = true;
   await ctx.domains.sealPending();
 }
 
@@ -39,10 +43,11 @@ export async function openPinSession(ctx: CommandContext, ref: PinReference): Pr
 export async function checkPin(ctx: CommandContext, ref: PinReference, pin: Uint8Array): Promise<void> {
   if (pin.length > MAX_PIN_LENGTH) throw new CardError(SW.WRONG_LENGTH, `PIN longer than ${MAX_PIN_LENGTH} bytes`);
 
-  startPinCheck(ctx);
+  await startPinCheck(ctx);
   const result = await ctx.keystore.verifyPin(ref, pin);
   if (!result.ok) failPinCheck(ref, result);
   await openPinSession(ctx, ref);
+  if (ref === "user") ctx.session.sessionPin.rememberVerifiedPin(pin);
 }
 
 /** Maps the PIN reference byte (P2) to the keystore's name: 81 user, 88 SO. */

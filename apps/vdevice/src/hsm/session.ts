@@ -3,6 +3,8 @@
  * SELECT of the applet (OpenSC's and pypicohsm's logout) and by INITIALIZE.
  */
 import { wipePendingNode, type PendingHdNode } from "../hd/pending-node.ts";
+import { PkaSession } from "../policy/pka.ts";
+import { SessionPin } from "../policy/session-pin.ts";
 import { SecureMessagingSession } from "../sm/secure-messaging-session.ts";
 
 export class SessionState {
@@ -30,16 +32,26 @@ export class SessionState {
   /** CHR of the trust-store certificate MSE SET DST selected as issuer for PSO VERIFY CERTIFICATE. */
   verificationIssuer: string | undefined = undefined;
 
+  /** Public key authentication: selected PUK, authenticated PUKs, quorum. */
+  readonly pka = new PkaSession();
+
+  /** Session PIN and the user PIN it stands for; reset() keeps it, only a card reset or power-off clears it. */
+  readonly sessionPin = new SessionPin();
+
+  /** Secure lock (EXTRAS 3A): unlocked with the host secret in this session. */
+  secureLockOpen = false;
+
   /** PS or SS: a stored secret can be unsealed. */
   get hasPinSession(): boolean {
     return this.userPinSession || this.soPinSession;
   }
 
-  /** Closes both PIN sessions and, because PKA is not implemented, UA (the start of every PIN check). */
+  /** Closes both PIN sessions and UA (the start of every PIN check; with PKA configured the caller restores UA). */
   clearPinSessions(): void {
     this.userPinSession = false;
     this.soPinSession = false;
     this.userAuthenticated = false;
+    this.sessionPin.forgetVerifiedPin();
   }
 
   reset(): void {
@@ -51,5 +63,7 @@ export class SessionState {
     this.verificationIssuer = undefined;
     wipePendingNode(this.hdNode);
     this.hdNode = undefined;
+    this.pka.reset();
+    this.secureLockOpen = false;
   }
 }
