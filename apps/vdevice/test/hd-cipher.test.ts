@@ -49,9 +49,9 @@ describe("HD cipher", () => {
   });
 
   it("gives another key for another AAD", () => {
-    const one = hdCipher(sessionWithNode(), { input: PLAINTEXT, aad: AAD }, true);
+    const first = hdCipher(sessionWithNode(), { input: PLAINTEXT, aad: AAD }, true);
     const other = hdCipher(sessionWithNode(), { input: PLAINTEXT, aad: new TextEncoder().encode("testE0D1") }, true);
-    expect(toHex(one)).not.toBe(toHex(other));
+    expect(toHex(first)).not.toBe(toHex(other));
   });
 
   it("consumes the node", () => {

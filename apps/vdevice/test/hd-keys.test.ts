@@ -7,6 +7,8 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, encodeTlv, fromHex, toHex } from "@hsmkit/tlv";
 import { ascii, extendedFrame, openCard, type Card } from "./keys-fixture.ts";
+import bip32Vectors from "../../../libs/hd-keys/test/vectors/bip32.json" with { type: "json" };
+import slip10Vectors from "../../../libs/hd-keys/test/vectors/slip10.json" with { type: "json" };
 
 /** BIP32 test vector 1 seed; the spec's firmware tests use it for masters 0 and 4. */
 const SEED_16 = fromHex("000102030405060708090a0b0c0d0e0f");
@@ -159,6 +161,31 @@ describe("BIP/SLIP public derivation (P1 0A)", () => {
     expect(() => secp256k1.Point.fromBytes(node.key)).not.toThrow();
     expect(hexOf(node.key)).not.toBe(hexOf(decodeExtendedKeyBytes(await derivePublic(K1, "m/1")).key));
   });
+});
+
+describe("official vectors through the device", () => {
+  const SCRATCH = 3;
+
+  for (const vector of bip32Vectors.valid) {
+    it(`returns every xpub of BIP32 ${vector.name}`, async () => {
+      await createMaster(0x01, SCRATCH, fromHex(vector.seed));
+      for (const chain of vector.chains) {
+        expect(encodeExtendedKey(decodeExtendedKeyBytes(await derivePublic(SCRATCH, chain.path))), chain.path).toBe(chain.xpub);
+      }
+    });
+  }
+
+  for (const vector of slip10Vectors.vectors.filter((v) => v.curve !== "ed25519")) {
+    it(`returns every node of SLIP-10 ${vector.name}`, async () => {
+      await createMaster(vector.curve === "secp256k1" ? 0x01 : 0x02, SCRATCH, fromHex(vector.seed));
+      for (const chain of vector.chains) {
+        const node = decodeExtendedKeyBytes(await derivePublic(SCRATCH, chain.path));
+        expect(node.parentFingerprint.toString(16).padStart(8, "0"), chain.path).toBe(chain.fingerprint);
+        expect(hexOf(node.chainCode), chain.path).toBe(chain.chainCode);
+        expect(hexOf(node.key), chain.path).toBe(chain.publicKey);
+      }
+    });
+  }
 });
 
 describe("SIGNATURE A0 with a derived node", () => {

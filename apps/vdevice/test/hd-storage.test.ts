@@ -35,14 +35,14 @@ async function openLoggedIn(paths: { dataDir: string; secretFile: string }, init
   return card;
 }
 
-/** Every byte of every file in the data directory, as one lower-case hex string per file. */
+/** Reads every file of the data directory and returns its content as lower-case hex, by file name. */
 async function directoryHex(dataDir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const name of (await readdir(dataDir)).sort()) out.set(name, toHex(await readFile(join(dataDir, name))).toLowerCase());
   return out;
 }
 
-/** P1 = 0A for master `id` at m: the 78- or 77-byte answer as hex, or the SW. */
+/** Sends P1 = 0A for master `id` at m and returns the 78- or 77-byte response as hex, or the SW. */
 async function masterAnswer(card: TestCard, id: number): Promise<string> {
   const response = await card.send(withLc("804A0A00", `0201${id.toString(16).padStart(2, "0")}`) + "00");
   return response.sw === 0x9000 ? response.hex : response.swHex;

@@ -1,5 +1,5 @@
 // BIP/SLIP (INS 4A) and SIGNATURE A0 as raw APDUs through pcscd: opensc-tool sends them after
-// VERIFY in one card session, and the answers are checked against @hsmkit/hd-keys deriving
+// VERIFY in one card session, and the responses are checked against @hsmkit/hd-keys deriving
 // from the same seed on the host. OpenSC has no command of its own for these instructions.
 
 import { Bip32Node, decodeExtendedKeyBytes, encodeExtendedKey, Slip10Node } from "@hsmkit/hd-keys";
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /**
  * Sends SELECT, VERIFY and then `apdus` in one opensc-tool session and returns
- * the answers to `apdus`, each with its status word and response data.
+ * the responses to `apdus`, each with its status word and response data.
  */
 async function session(apdus: readonly string[]): Promise<CardAnswer[]> {
   const all = [SELECT_HSM, VERIFY_USER_PIN, ...apdus];
