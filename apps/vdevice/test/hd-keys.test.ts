@@ -6,7 +6,7 @@ import { p256 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, encodeTlv, fromHex, toHex } from "@hsmkit/tlv";
-import { ascii, extendedFrame, openCard, type Card } from "./keys-fixture.ts";
+import { ascii, ecTemplate, extendedFrame, generatedPublicKey, openCard, type Card } from "./keys-fixture.ts";
 import bip32Vectors from "../../../libs/hd-keys/test/vectors/bip32.json" with { type: "json" };
 import slip10Vectors from "../../../libs/hd-keys/test/vectors/slip10.json" with { type: "json" };
 
@@ -236,6 +236,31 @@ describe("SIGNATURE A0 with a derived node", () => {
     expect(await loadNode(K1, "m/1")).toBe(0x9000);
     expect((await signA0(0x33, digest)).sw.toString(16)).toBe("6a82");
     expect((await signA0(0, digest)).sw.toString(16)).toBe("6985");
+  });
+
+  it("checks and counts down the usage counter of key P1", async () => {
+    const keyId = 0x21;
+    await generatedPublicKey(card, keyId, ecTemplate("secp256r1"), [encodeTlv(0x90, Uint8Array.of(0, 0, 0, 1))]);
+
+    expect(await loadNode(R1, "m/2")).toBe(0x9000);
+    expect((await signA0(keyId, digest)).sw.toString(16)).toBe("9000");
+    expect(await loadNode(R1, "m/2")).toBe(0x9000);
+    expect((await signA0(keyId, digest)).sw.toString(16)).toBe("6a84");
+  });
+
+  it("needs A0 in the algorithm list of key P1", async () => {
+    const keyId = 0x22;
+    await generatedPublicKey(card, keyId, ecTemplate("secp256r1"), [encodeTlv(0x91, Uint8Array.of(0x70))]);
+
+    expect(await loadNode(R1, "m/2")).toBe(0x9000);
+    expect((await signA0(keyId, digest)).sw.toString(16)).toBe("6985");
+    expect(await loadNode(R1, "m/2")).toBe(0x9000);
+    expect((await signA0(0, digest)).sw.toString(16)).toBe("9000");
+  });
+
+  it("rejects an empty digest with 6700", async () => {
+    expect(await loadNode(R1, "m/2")).toBe(0x9000);
+    expect((await signA0(0, new Uint8Array(0))).sw.toString(16)).toBe("6700");
   });
 
   it("wipes the node when a later P1 10 fails", async () => {
