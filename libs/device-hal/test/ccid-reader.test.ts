@@ -13,6 +13,7 @@ function echoCard(): SimulatedCard & { powered: boolean } {
     powerOn: () => (card.powered = true),
     powerOff: () => (card.powered = false),
     transmit: async (command: Uint8Array) => {
+      if (command[1] === 0xcb) return encodeResponseApdu(new Uint8Array(5000).map((_, i) => (i * 7) & 0xff), 0x9000);
       if (command[1] === 0xca) {
         pending = new Uint8Array(600).map((_, i) => i & 0xff);
       }
@@ -75,6 +76,17 @@ describe("CcidReader", () => {
     const response = await transmitApdu(reader.transmit, { cla: 0x00, ins: 0xca, p1: 0x01, p2: 0x00, ne: 256 });
     expect(response.sw).toBe(0x9000);
     expect(response.data).toEqual(new Uint8Array(600).map((_, i) => i & 0xff));
+  });
+
+  it("splits responses beyond one DataBlock with 61XX", async () => {
+    const reader = await CcidReader.open(new SimulatedCcidDevice({ card: echoCard() }));
+    const first = await reader.transmit(Uint8Array.of(0x00, 0xcb, 0x00, 0x00, 0x00, 0x00, 0x00));
+    expect(first.length).toBe(2038);
+    expect([...first.subarray(2036)]).toEqual([0x61, 0x00]);
+
+    const response = await transmitApdu(reader.transmit, { cla: 0x00, ins: 0xcb, p1: 0x00, p2: 0x00, ne: 65536 }, { extended: true });
+    expect(response.sw).toBe(0x9000);
+    expect(response.data).toEqual(new Uint8Array(5000).map((_, i) => (i * 7) & 0xff));
   });
 
   it("times out on a malformed APDU, which the board drops", async () => {

@@ -1,11 +1,12 @@
 /**
  * A Pico Keys board in application mode: the CCID interface (class 0x0B, bulk
  * OUT 1, bulk IN 1, interrupt IN 2) and the WebCCID interface (class 0xFF,
- * bulk 3), both feeding one card. Reproduces the firmware's CCID layer: slot
- * inactive until IccPowerOn, bSeq echo, reassembly across packets, 6F00 for an
- * oversize message, silence for a malformed APDU or an unsupported message,
- * time extensions (bStatus 0x80) before slow responses, NotifySlotChange `50 03`
- * on the first interrupt read.
+ * bulk 3), both feeding one card. It reproduces the firmware's CCID layer:
+ * slot inactive until IccPowerOn, bSeq echo, reassembly across packets, 6F00
+ * for an oversize message, silence for a malformed APDU or an unsupported
+ * message, and time extensions (bStatus 0x80) before slow responses. Response
+ * data beyond 2036 bytes is split with 61XX, and the first interrupt read
+ * returns NotifySlotChange `50 03`.
  */
 import { parseCommandApdu } from "@hsmkit/apdu";
 import { APPLICATION_USB } from "../boards.ts";
@@ -41,6 +42,9 @@ const WEBCCID_ENDPOINT = 3;
 const SLOT_ACTIVE = 0x00;
 const SLOT_INACTIVE = 0x01;
 const STATUS_TIME_EXTENSION = 0x80;
+/** Response data bytes that fit in one DataBlock with the SW: 2048 − 10 − 2. */
+const MAX_RESPONSE_DATA = 2036;
+const INS_GET_RESPONSE = 0xc0;
 /** Parameters the firmware returns for every parameter request (T=1). */
 const T1_PARAMETERS = Uint8Array.of(0x11, 0x10, 0xfe, 0x55, 0x03, 0xfe, 0x00);
 
@@ -57,6 +61,8 @@ export class SimulatedCcidDevice extends SimulatedUsbDevice {
   readonly #pipes = new Map<number, Pipe>();
   #slot = SLOT_INACTIVE;
   #notified = false;
+  /** Response data (with the card's SW at the end) not yet fetched by GET RESPONSE. */
+  #remainder = new Uint8Array();
   /** One APDU engine for both interfaces: messages are processed strictly in order. */
   #engine: Promise<void> = Promise.resolve();
   /** Messages received, for tests that check what a host sent. */
@@ -183,9 +189,41 @@ export class SimulatedCcidDevice extends SimulatedUsbDevice {
     }
 
     for (let i = this.#timeExtensions(message.data); i > 0; i--) reply(CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK, STATUS_TIME_EXTENSION | this.#slot);
-    const response = await this.#card.transmit(message.data);
+    const isGetResponse = message.data[1] === INS_GET_RESPONSE && this.#remainder.length > 0;
+    const response = isGetResponse ? this.#continueResponse(message.data) : this.#splitResponse(await this.#card.transmit(message.data));
     if (!this.connected) return;
     reply(CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK, this.#slot, response);
+  }
+
+  /** Keeps response data beyond what one DataBlock carries for GET RESPONSE, as the firmware does, and returns the first part with 61XX. */
+  #splitResponse(response: Uint8Array): Uint8Array {
+    const dataLength = response.length - 2;
+    if (dataLength <= MAX_RESPONSE_DATA) {
+      this.#remainder = new Uint8Array();
+      return response;
+    }
+    this.#remainder = response.slice(MAX_RESPONSE_DATA);
+    return this.#remainderStatus(response.subarray(0, MAX_RESPONSE_DATA));
+  }
+
+  /** Returns the next part of a split response for GET RESPONSE (`00 C0 00 00 Le`). */
+  #continueResponse(command: Uint8Array): Uint8Array {
+    const ne = getResponseNe(command);
+    const take = Math.min(ne, MAX_RESPONSE_DATA, this.#remainder.length - 2);
+    const part = this.#remainder.slice(0, take);
+    this.#remainder = this.#remainder.slice(take);
+    if (this.#remainder.length === 2) {
+      const last = concat(part, this.#remainder);
+      this.#remainder = new Uint8Array();
+      return last;
+    }
+    return this.#remainderStatus(part);
+  }
+
+  /** Appends 61XX, where XX is the number of data bytes left (00 for 256 or more). */
+  #remainderStatus(data: Uint8Array): Uint8Array {
+    const left = this.#remainder.length - 2;
+    return concat(data, Uint8Array.of(0x61, left >= 256 ? 0 : left));
   }
 
   #reply(pipe: Pipe, message: Omit<CcidMessage, "data"> & { data: Uint8Array }): void {
@@ -203,6 +241,13 @@ export class SimulatedCcidDevice extends SimulatedUsbDevice {
       waiter.resolve({ status: "ok", data: dataView(chunk) });
     }
   }
+}
+
+/** Returns Ne of a GET RESPONSE command: short Le 00 means 256, extended 0000 means 65536. */
+function getResponseNe(command: Uint8Array): number {
+  if (command.length === 5) return command[4] || 256;
+  if (command.length === 7) return ((command[5] << 8) | command[6]) || 65536;
+  return 256;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
