@@ -6,6 +6,7 @@ import { decodeAuthenticatedRequest, decodeCvcChain, type CvcEcPublicKey } from 
 import { generalAuthenticateCommand, mseSetAtCommand, openSecureChannel, type HostSecureChannel } from "@hsmkit/sm-channel";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createDevice, type DeviceOptions, type VirtualDevice } from "../src/device.ts";
 import { HSM_AID } from "../src/hsm/constants.ts";
@@ -128,6 +129,25 @@ describe("secure messaging session", () => {
     device.powerOn();
     const wrapped = host.channel.wrapCommand({ ...VERIFY });
     expect(parseResponseApdu(await device.transmit(encodeCommandApdu(wrapped.command))).sw).toBe(0x6987);
+  });
+});
+
+describe("random protected commands", () => {
+  it("answer 6984 and end the session", async () => {
+    const { device, devicePoint } = await openDevice();
+    const transmit = (frame: Uint8Array) => device.transmit(frame);
+
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.integer({ min: 0, max: 255 }), async (data, ins) => {
+        const host = await openSecureChannel(transmit, devicePoint);
+        const frame = encodeCommandApdu({ cla: 0x0c, ins, p1: 0, p2: 0, data, ne: 256 }, { extended: data.length > 255 });
+
+        const response = parseResponseApdu(await device.transmit(frame));
+        expect(response.sw).toBe(0x6984);
+        expect(parseResponseApdu(await device.transmit(encodeCommandApdu(host.channel.wrapCommand({ ...VERIFY }).command))).sw).toBe(0x6987);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
