@@ -71,6 +71,13 @@ describe("device certificate chain", () => {
     expect(root.body.chr).toBe(dv.body.car);
   });
 
+  it("fits device and DV in OpenSC's 1024 bytes", async () => {
+    // OpenSC's chip authentication decodes the device and DV certificates from the first 1024 bytes of EF 2F02.
+    const device = await createDevice({ scrypt: TEST_SCRYPT });
+    const [certificate, dv] = await deviceChain(device.transmit);
+    expect(certificate.encoded.length + dv.encoded.length).toBeLessThanOrEqual(1024);
+  });
+
   it("fails against another root", async () => {
     const device = await createDevice({ scrypt: TEST_SCRYPT });
     const chain = await deviceChain(device.transmit);
