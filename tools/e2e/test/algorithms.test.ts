@@ -1,0 +1,141 @@
+// The algorithms PKCS#11 exposes, through OpenSC's pkcs11-tool with openssl checking every result:
+// EC key generation on brainpoolP256r1, secp384r1 and secp521r1, ECDSA-SHA384 and
+// SHA512-RSA-PKCS-PSS signatures, RSA-PKCS-OAEP decryption and ECDH with an openssl peer key.
+// The tests run in order on one card and each relies on the keys the earlier ones made.
+
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+import { pkcs11Tool, pkcs15Tool, scHsmTool, SO_PIN, USER_PIN } from "../src/opensc.ts";
+import { run, runOk } from "../src/run.ts";
+import type { RunResult } from "../src/run.ts";
+import { startDevice } from "../src/vdevice.ts";
+import type { RunningDevice } from "../src/vdevice.ts";
+
+/** Key ids and the text openssl prints for each public key. */
+const KEYS = [
+  { id: "11", label: "bp256", keyType: "EC:brainpoolP256r1", openssl: "ASN1 OID: brainpoolP256r1", listed: /EC_POINT 256 bits/ },
+  { id: "12", label: "p384", keyType: "EC:secp384r1", openssl: "ASN1 OID: secp384r1", listed: /EC_POINT 384 bits/ },
+  { id: "13", label: "p521", keyType: "EC:secp521r1", openssl: "ASN1 OID: secp521r1", listed: /EC_POINT 52[18] bits/ },
+  { id: "14", label: "rsa", keyType: "rsa:2048", openssl: "Public-Key: (2048 bit)", listed: /RSA 2048 bits/ },
+] as const;
+
+const MESSAGE = "hsmkit algorithm test message\n";
+
+let device: RunningDevice | undefined;
+let work: string;
+
+function file(name: string): string {
+  return join(work, name);
+}
+
+function withLogin(args: string[]): Promise<RunResult> {
+  return pkcs11Tool(["--login", "--pin", USER_PIN, ...args], work);
+}
+
+function expectSuccess(result: RunResult): void {
+  const deviceLog = device?.log().slice(-3000) ?? "(device stopped)";
+  expect(result.status, `exit status; stdout:\n${result.stdout}\nstderr:\n${result.stderr}\ndevice log:\n${deviceLog}`).toBe(0);
+}
+
+function openssl(args: string[]): Promise<string> {
+  return runOk("openssl", args, { cwd: work });
+}
+
+beforeAll(async () => {
+  device = await startDevice("e2e-algorithms");
+  work = await mkdtemp(join(tmpdir(), "vdevice-algorithms-"));
+  await writeFile(file("msg.txt"), MESSAGE);
+  expectSuccess(await scHsmTool(["--initialize", "--so-pin", SO_PIN, "--pin", USER_PIN]));
+});
+
+afterAll(async () => {
+  await device?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe("key generation", () => {
+  for (const key of KEYS) {
+    test(`pkcs11-tool generates ${key.keyType}`, async () => {
+      const usage = key.keyType.startsWith("EC") ? ["--usage-sign", "--usage-derive"] : [];
+      const result = await withLogin(["--keypairgen", "--key-type", key.keyType, "--id", key.id, "--label", key.label, ...usage]);
+      expectSuccess(result);
+      expect(result.stdout).toMatch(key.listed);
+
+      // NOTE: pkcs11-tool 0.23 --read-object exited with "cannot create EVP_PKEY" for 3 of 4 P-384 keys
+      // here (OpenSSL 3.0), while pkcs15-tool exports every key; the cause in pkcs11-tool is not known.
+      expectSuccess(await pkcs15Tool(["--read-public-key", key.id, "-o", file(`${key.label}.pem`)]));
+      expect(await openssl(["pkey", "-pubin", "-in", `${key.label}.pem`, "-text", "-noout"])).toContain(key.openssl);
+    });
+  }
+});
+
+describe("signatures verified by openssl", () => {
+  test("ECDSA-SHA384 on secp384r1", async () => {
+    const args = ["--sign", "--mechanism", "ECDSA-SHA384", "--id", "12", "--signature-format", "openssl", "-i", "msg.txt", "-o", "p384.sig"];
+    expectSuccess(await withLogin(args));
+
+    expect(await openssl(["dgst", "-sha384", "-verify", "p384.pem", "-signature", "p384.sig", "msg.txt"])).toContain("Verified OK");
+  });
+
+  test("ECDSA-SHA512 on secp521r1 and brainpoolP256r1", async () => {
+    for (const [id, label] of [["13", "p521"], ["11", "bp256"]]) {
+      expectSuccess(await withLogin(["--sign", "--mechanism", "ECDSA-SHA512", "--id", id, "--signature-format", "openssl", "-i", "msg.txt", "-o", `${label}.sig`]));
+      expect(await openssl(["dgst", "-sha512", "-verify", `${label}.pem`, "-signature", `${label}.sig`, "msg.txt"]), label).toContain("Verified OK");
+    }
+  });
+
+  test("SHA512-RSA-PKCS-PSS", async () => {
+    expectSuccess(await withLogin(["--sign", "--mechanism", "SHA512-RSA-PKCS-PSS", "--id", "14", "-i", "msg.txt", "-o", "pss.sig"]));
+
+    // The card always uses a salt as long as the digest, with MGF1 over the same hash.
+    const verified = await openssl([
+      "dgst", "-sha512", "-verify", "rsa.pem", "-signature", "pss.sig",
+      "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:64", "-sigopt", "rsa_mgf1_md:sha512",
+      "msg.txt",
+    ]);
+    expect(verified).toContain("Verified OK");
+  });
+
+  test("a tampered message fails openssl", async () => {
+    await writeFile(file("other.txt"), MESSAGE.replace("test", "best"));
+    const result = await run("openssl", ["dgst", "-sha384", "-verify", "p384.pem", "-signature", "p384.sig", "other.txt"], { cwd: work });
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain("Verification failure");
+  });
+});
+
+describe("decryption", () => {
+  test("RSA-PKCS-OAEP with SHA-256 decrypts openssl ciphertext", async () => {
+    const secret = randomBytes(48);
+    await writeFile(file("secret.bin"), secret);
+    await openssl([
+      "pkeyutl", "-encrypt", "-pubin", "-inkey", "rsa.pem", "-in", "secret.bin", "-out", "secret.oaep",
+      "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256",
+    ]);
+
+    const args = ["--decrypt", "--mechanism", "RSA-PKCS-OAEP", "--hash-algorithm", "SHA256", "--mgf", "MGF1-SHA256", "--id", "14"];
+    expectSuccess(await withLogin([...args, "-i", "secret.oaep", "-o", "secret.dec"]));
+    expect((await readFile(file("secret.dec"))).equals(secret)).toBe(true);
+  });
+});
+
+describe("key agreement", () => {
+  for (const [id, label, curve] of [["12", "p384", "secp384r1"], ["11", "bp256", "brainpoolP256r1"]]) {
+    test(`ECDH1-DERIVE on ${curve} equals openssl's secret`, async () => {
+      await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", `ec_paramgen_curve:${curve}`, "-out", `peer-${label}.pem`]);
+      await openssl(["pkey", "-in", `peer-${label}.pem`, "-pubout", "-outform", "DER", "-out", `peer-${label}.der`]);
+      await openssl(["pkeyutl", "-derive", "-inkey", `peer-${label}.pem`, "-peerkey", `${label}.pem`, "-out", `openssl-${label}.secret`]);
+
+      expectSuccess(await withLogin(["--derive", "--mechanism", "ECDH1-DERIVE", "--id", id, "-i", `peer-${label}.der`, "-o", `card-${label}.secret`]));
+
+      const expected = await readFile(file(`openssl-${label}.secret`));
+      const derived = await readFile(file(`card-${label}.secret`));
+      expect(derived.length).toBe(expected.length);
+      expect(derived.toString("hex")).toBe(expected.toString("hex"));
+    });
+  }
+});
