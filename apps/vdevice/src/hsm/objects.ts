@@ -13,7 +13,7 @@
  * commits it after the handler succeeds and rolls it back on any error.
  */
 import { CardError, SW } from "@hsmkit/apdu";
-import { KeystoreLockedError, type Keystore } from "@hsmkit/keystore";
+import { KeystoreIntegrityError, KeystoreLockedError, type Keystore } from "@hsmkit/keystore";
 import { formatFid, PREFIX } from "./constants.ts";
 import { applySealedCounter, counterRecordName, sealCounter } from "../policy/usage-counter.ts";
 import { keyBinding, parseKeyInfo, serializeKeyInfo, type KeyInfo } from "./key-info.ts";
@@ -170,6 +170,9 @@ export class ObjectStore {
 function mapLocked(error: unknown, what: string): unknown {
   if (error instanceof KeystoreLockedError) {
     return new CardError(SW.EXECUTION_ERROR, `${what}: no PIN session (the MKEK is locked)`);
+  }
+  if (error instanceof KeystoreIntegrityError) {
+    return new CardError(SW.EXECUTION_ERROR, `${what}: the sealed record does not match its description (edited on disk?)`);
   }
   return error;
 }
