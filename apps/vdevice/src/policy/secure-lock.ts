@@ -71,7 +71,7 @@ export function openLockSecret(session: SessionState, sealed: Uint8Array): Uint8
   if (!agreement) throw new CardError(SW.COMMAND_NOT_ALLOWED, "secure lock: run the key agreement (3A 01) first");
   if (sealed.length !== SEALED_SECRET_LENGTH) throw new CardError(SW.WRONG_LENGTH, `secure lock: the sealed secret is ${SEALED_SECRET_LENGTH} bytes`);
 
-  forget(session);
+  agreements.delete(session);
   try {
     return chacha20poly1305(agreement.key, agreement.nonce, agreement.hostPoint).decrypt(sealed);
   } catch {
