@@ -3,6 +3,7 @@
  * the environment, and returns the settings or a UsageError naming the bad value.
  */
 
+import { DEVICE_SPEC_FORMAT, expandDevices } from "./cli-devices.ts";
 import { isLogLevel, LOG_LEVELS } from "./log.ts";
 import type { LogLevel } from "./log.ts";
 import { DEFAULT_VPCD_ADDRESS } from "./transport/vpcd.ts";
@@ -29,8 +30,11 @@ export interface DeviceSettings {
   chipAuthenticationAfterVerify?: boolean;
 }
 
-/** `run` serves the device; `print-chain` prints its certificate chain and exits. */
-export type CommandLine = { kind: "help" } | { kind: "run" | "print-chain"; settings: DeviceSettings };
+/**
+ * `run` serves the devices; `print-chain` prints the certificate chain of the
+ * one device and exits. `settings` is the first of `devices`.
+ */
+export type CommandLine = { kind: "help" } | { kind: "run" | "print-chain"; settings: DeviceSettings; devices: DeviceSettings[] };
 
 /** A command-line mistake; main prints the message and exits with status 2. */
 export class UsageError extends Error {
@@ -73,13 +77,21 @@ Options:
                         refuse GENERAL AUTHENTICATE until a PIN is verified, as
                         the firmware does (default: allow it before VERIFY,
                         which OpenSC needs)
+  --slots N             run N independent devices, one per vpcd slot: slot 0 on
+                        the --vpcd port is NAME, slot i on that port + i is
+                        NAME-i, each with its default data directory and secret
+                        (Debian's vpcd has 2 slots, "Virtual PCD 00 00" and "00 01")
+  --device SPEC         run one device per --device (repeat it), SPEC being
+                        ${DEVICE_SPEC_FORMAT};
+                        slot N is the --vpcd port + N; replaces --name,
+                        --data-dir and --secret-file
   --print-chain         print the device certificate chain (EF 2F02), check it
                         against the issuer's root, and exit; stop the running
                         device first, because it holds the data directory
   -h, --help            print this help and exit
 `;
 
-const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level", "--issuer"] as const;
+const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level", "--issuer", "--slots", "--device"] as const;
 type ValueOption = (typeof OPTIONS_WITH_VALUE)[number];
 
 const FLAG_OPTIONS = ["--reinitialize-without-so-pin", "--no-secure-messaging", "--chip-authentication-after-verify", "--print-chain"] as const;
@@ -91,6 +103,7 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export function parseCommandLine(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
   const values = new Map<ValueOption, string>();
   const flags = new Set<FlagOption>();
+  const deviceSpecs: string[] = [];
 
   for (let index = 0; index < args.length; index++) {
     const arg = args[index];
@@ -117,6 +130,10 @@ export function parseCommandLine(args: readonly string[], env: Readonly<Record<s
       index++;
     }
 
+    if (option === "--device") {
+      deviceSpecs.push(value);
+      continue;
+    }
     if (values.has(option)) throw new UsageError(`${option} given twice: give it once`);
     values.set(option, value);
   }
@@ -125,7 +142,13 @@ export function parseCommandLine(args: readonly string[], env: Readonly<Record<s
   if (flags.has("--reinitialize-without-so-pin")) settings.reinitializeWithoutSoPin = true;
   if (flags.has("--no-secure-messaging")) settings.noSecureMessaging = true;
   if (flags.has("--chip-authentication-after-verify")) settings.chipAuthenticationAfterVerify = true;
-  return { kind: flags.has("--print-chain") ? "print-chain" : "run", settings };
+
+  const singleDeviceOptions = (["--name", "--data-dir", "--secret-file"] as const).filter((option) => values.has(option));
+  const devices = expandDevices(settings, { slots: values.get("--slots"), devices: deviceSpecs, singleDeviceOptions }, env);
+  if (flags.has("--print-chain") && devices.length > 1) {
+    throw new UsageError("--print-chain prints one device's chain: leave out --slots and --device, and give --name or --data-dir");
+  }
+  return { kind: flags.has("--print-chain") ? "print-chain" : "run", settings: devices[0], devices };
 }
 
 function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<string, string | undefined>>): DeviceSettings {
@@ -171,10 +194,15 @@ function describeValue(option: ValueOption): string {
       return `give one of ${LOG_LEVELS.join(", ")}`;
     case "--issuer":
       return "give a directory such as --issuer ./fleet-issuer";
+    case "--slots":
+      return "give a number of devices such as --slots 2";
+    case "--device":
+      return `give ${DEVICE_SPEC_FORMAT} such as --device name=alice,slot=0`;
   }
 }
 
-function parseName(value: string): string {
+/** Checks a device name: it becomes the last component of the default data directory. */
+export function parseName(value: string): string {
   if (!NAME_PATTERN.test(value) || value === "." || value === "..") {
     throw new UsageError(
       `invalid --name "${value}": use 1 to 64 letters, digits, ".", "_" or "-", other than "." and ".." (it names the data directory)`,

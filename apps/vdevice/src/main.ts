@@ -1,7 +1,7 @@
 /**
- * Entry point of the virtual device: parses the command line, opens the device
- * on its data directory, serves it to vpcd until SIGINT or SIGTERM, then closes
- * both so that the data directory is released.
+ * Entry point of the virtual device: parses the command line, opens each device
+ * on its own data directory, serves it to its vpcd slot until SIGINT or SIGTERM,
+ * then closes both so that the data directories are released.
  *
  * Exit status: 0 after a clean stop, 1 when the device fails, 2 on a usage error.
  */
@@ -17,7 +17,7 @@ import { VpcdLink } from "./transport/vpcd.ts";
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 async function main(args: readonly string[]): Promise<number> {
-  let settings: DeviceSettings;
+  let devices: DeviceSettings[];
   let printOnly = false;
 
   try {
@@ -26,7 +26,7 @@ async function main(args: readonly string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    settings = commandLine.settings;
+    devices = commandLine.devices;
     printOnly = commandLine.kind === "print-chain";
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -34,20 +34,53 @@ async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
 
-  const logger = createLogger({ level: settings.logLevel }).child({ device: settings.name });
+  const rootLogger = createLogger({ level: devices[0].logLevel });
+  const logger = devices.length === 1 ? rootLogger.child({ device: devices[0].name }) : rootLogger;
   try {
     if (printOnly) {
       const { printChain } = await import("./attestation/print-chain.ts");
-      return await printChain(settings, logger, (text) => process.stdout.write(text));
+      return await printChain(devices[0], logger, (text) => process.stdout.write(text));
     }
-    return await serve(settings, logger);
+    return await serveAll(devices, rootLogger);
   } catch (error) {
     logger.error("vdevice failed", { error: describe(error) });
     return 1;
   }
 }
 
-async function serve(settings: DeviceSettings, logger: Logger): Promise<number> {
+/** A device connected to its vpcd slot; `stop` disconnects it and closes its data directory. */
+interface ServedDevice {
+  stop(signal: string): Promise<void>;
+}
+
+/**
+ * Starts every device, each on its own slot with its own data directory, and
+ * stops them all at the first SIGINT or SIGTERM. When one fails to start, the
+ * ones already started are stopped and the exit status is 1.
+ */
+async function serveAll(devices: readonly DeviceSettings[], rootLogger: Logger): Promise<number> {
+  const served: ServedDevice[] = [];
+
+  for (const settings of devices) {
+    const device = await serve(settings, rootLogger.child({ device: settings.name }));
+    if (device === undefined) {
+      await Promise.all(served.map((started) => started.stop("start-up failure")));
+      return 1;
+    }
+    served.push(device);
+  }
+
+  const signal = await nextStopSignal();
+
+  // A second signal while closing means the user does not want to wait.
+  for (const name of STOP_SIGNALS) process.once(name, () => process.exit(130));
+
+  await Promise.all(served.map((device) => device.stop(signal)));
+  return 0;
+}
+
+/** Opens one device and connects it to vpcd; logs the failure and returns undefined when it cannot start. */
+async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDevice | undefined> {
   const vpcd = `${settings.vpcd.host}:${settings.vpcd.port}`;
   logger.info("vdevice starting", { dataDir: settings.dataDir, vpcd, secretFile: settings.secretFile });
 
@@ -68,7 +101,7 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
     });
   } catch (error) {
     logger.error("device failed to start", { dataDir: settings.dataDir, error: describe(error) });
-    return 1;
+    return undefined;
   }
 
   const { rsaEngineName } = await import("./crypto/rsa.ts");
@@ -77,16 +110,14 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<number> 
   const link = new VpcdLink({ address: settings.vpcd, card: device, logger });
   link.start();
 
-  const signal = await nextStopSignal();
-  logger.info("vdevice stopping", { signal });
-
-  // A second signal while closing means the user does not want to wait.
-  for (const name of STOP_SIGNALS) process.once(name, () => process.exit(130));
-
-  await link.stop();
-  await device.close();
-  logger.info("vdevice stopped", { dataDir: settings.dataDir });
-  return 0;
+  return {
+    stop: async (signal) => {
+      logger.info("vdevice stopping", { signal });
+      await link.stop();
+      await device.close();
+      logger.info("vdevice stopped", { dataDir: settings.dataDir });
+    },
+  };
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM received. */
