@@ -1,5 +1,8 @@
 // Key usage counter (metadata tag 90): N uses, then 6A84, durable across
 // restarts, and not raised by editing the public key record on disk.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { encodeTlv } from "@hsmkit/tlv";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { counterTag, generateEcKey, initializeCard, openPolicyCard, signHash, type PolicyCard } from "./policy-fixture.ts";
@@ -11,13 +14,13 @@ const COUNTER_FILE = "keyuse%2F01.rec";
 let dataDir: string;
 
 beforeEach(async () => {
-  dataDir = await Deno.makeTempDir({ prefix: "policy-counter-" });
+  dataDir = await mkdtemp(join(tmpdir(), "policy-counter-"));
 });
 
 afterEach(async () => {
-  await Deno.remove(dataDir, { recursive: true });
-  await Deno.remove(`${dataDir}.secret`).catch(() => {});
-  await Deno.remove(`${dataDir}.issuer`, { recursive: true }).catch(() => {});
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(`${dataDir}.secret`, { force: true });
+  await rm(`${dataDir}.issuer`, { recursive: true, force: true });
 });
 
 /** Opens the device on `dataDir`, selects the applet and logs the user in. */
@@ -37,9 +40,9 @@ async function createCountedKey(counter: number): Promise<PolicyCard> {
 
 async function editKeyInfo(change: (json: { meta: Record<string, unknown> }) => void): Promise<void> {
   const path = `${dataDir}/${KEY_INFO_FILE}`;
-  const json = JSON.parse(new TextDecoder().decode(await Deno.readFile(path)));
+  const json = JSON.parse(await readFile(path, "utf8"));
   change(json);
-  await Deno.writeFile(path, new TextEncoder().encode(JSON.stringify(json)));
+  await writeFile(path, JSON.stringify(json));
 }
 
 describe("usage counter", () => {
@@ -90,7 +93,7 @@ describe("usage counter", () => {
     const card = await createCountedKey(5);
     await card.device.close();
 
-    await Deno.remove(`${dataDir}/${COUNTER_FILE}`);
+    await rm(`${dataDir}/${COUNTER_FILE}`);
     const reopened = await reopen();
     expect(await signHash(reopened, KEY_ID)).toBe("6A84");
     await reopened.device.close();
@@ -101,7 +104,7 @@ describe("usage counter", () => {
     expect(await signHash(card, KEY_ID)).toBe("9000");
     await card.device.close();
 
-    await Deno.remove(`${dataDir}/${COUNTER_FILE}`);
+    await rm(`${dataDir}/${COUNTER_FILE}`);
     await editKeyInfo((json) => delete json.meta.counter);
     const reopened = await reopen();
     const sw = await signHash(reopened, KEY_ID);

@@ -1,5 +1,8 @@
 // EXTRAS (INS 64): device options, the real-time clock, memory information,
 // secure lock and the hardware-only sub-commands.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { p256 } from "@noble/curves/nist.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
@@ -68,7 +71,7 @@ describe("EXTRAS clock", () => {
   });
 
   test("the offset survives a restart", async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "policy-clock-" });
+    const dataDir = await mkdtemp(join(tmpdir(), "policy-clock-"));
     try {
       hostClock.now = () => Date.UTC(2026, 0, 1, 0, 0, 0);
       const card = await openPolicyCard({ dataDir });
@@ -82,9 +85,9 @@ describe("EXTRAS clock", () => {
       expect(toHex((await reopened.raw("80640A0000")).data).toUpperCase()).toBe("07D0000106000000");
       await reopened.device.close();
     } finally {
-      await Deno.remove(dataDir, { recursive: true });
-      await Deno.remove(`${dataDir}.secret`).catch(() => {});
-      await Deno.remove(`${dataDir}.issuer`, { recursive: true }).catch(() => {});
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(`${dataDir}.secret`, { force: true });
+      await rm(`${dataDir}.issuer`, { recursive: true, force: true });
     }
   });
 

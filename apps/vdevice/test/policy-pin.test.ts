@@ -1,4 +1,7 @@
 // Session PIN (INS 5A behind option 0004) and transport PIN (option 0002).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { generateEcKey, initializeCard, openPolicyCard, signHash, swHex, USER_PIN, type PolicyCard } from "./policy-fixture.ts";
 
@@ -134,7 +137,7 @@ describe("transport PIN", () => {
   });
 
   test("the state survives a restart", async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "policy-transport-" });
+    const dataDir = await mkdtemp(join(tmpdir(), "policy-transport-"));
     try {
       const card = await openPolicyCard({ dataDir });
       await initializeCard(card, OPTION_RRC | OPTION_TRANSPORT_PIN);
@@ -145,9 +148,9 @@ describe("transport PIN", () => {
       expect(await reopened.verifyUserPin()).toBe("6984");
       await reopened.device.close();
     } finally {
-      await Deno.remove(dataDir, { recursive: true });
-      await Deno.remove(`${dataDir}.secret`).catch(() => {});
-      await Deno.remove(`${dataDir}.issuer`, { recursive: true }).catch(() => {});
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(`${dataDir}.secret`, { force: true });
+      await rm(`${dataDir}.issuer`, { recursive: true, force: true });
     }
   });
 });
