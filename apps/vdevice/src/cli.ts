@@ -3,6 +3,8 @@
  * the environment, and returns the settings or a UsageError naming the bad value.
  */
 
+import { BUTTON_FLAG_OPTIONS, BUTTON_USAGE, BUTTON_VALUE_OPTIONS, parseButtonOptions, spreadButtonSettings } from "./button/cli-options.ts";
+import type { ButtonSettings } from "./button/setup.ts";
 import { DEVICE_SPEC_FORMAT, expandDevices } from "./cli-devices.ts";
 import { isLogLevel, LOG_LEVELS } from "./log.ts";
 import type { LogLevel } from "./log.ts";
@@ -28,6 +30,8 @@ export interface DeviceSettings {
   noSecureMessaging?: boolean;
   /** Refuse chip authentication (6400) until a PIN is verified, as the firmware does. */
   chipAuthenticationAfterVerify?: boolean;
+  /** Press-to-confirm source and LED status line. */
+  button?: ButtonSettings;
 }
 
 /**
@@ -85,16 +89,16 @@ Options:
                         ${DEVICE_SPEC_FORMAT};
                         slot N is the --vpcd port + N; replaces --name,
                         --data-dir and --secret-file
-  --print-chain         print the device certificate chain (EF 2F02), check it
+${BUTTON_USAGE}  --print-chain         print the device certificate chain (EF 2F02), check it
                         against the issuer's root, and exit; stop the running
                         device first, because it holds the data directory
   -h, --help            print this help and exit
 `;
 
-const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level", "--issuer", "--slots", "--device"] as const;
+const OPTIONS_WITH_VALUE = ["--name", "--data-dir", "--secret-file", "--vpcd", "--log-level", "--issuer", "--slots", "--device", ...BUTTON_VALUE_OPTIONS] as const;
 type ValueOption = (typeof OPTIONS_WITH_VALUE)[number];
 
-const FLAG_OPTIONS = ["--reinitialize-without-so-pin", "--no-secure-messaging", "--chip-authentication-after-verify", "--print-chain"] as const;
+const FLAG_OPTIONS = ["--reinitialize-without-so-pin", "--no-secure-messaging", "--chip-authentication-after-verify", "--print-chain", ...BUTTON_FLAG_OPTIONS] as const;
 type FlagOption = (typeof FLAG_OPTIONS)[number];
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -142,13 +146,20 @@ export function parseCommandLine(args: readonly string[], env: Readonly<Record<s
   if (flags.has("--reinitialize-without-so-pin")) settings.reinitializeWithoutSoPin = true;
   if (flags.has("--no-secure-messaging")) settings.noSecureMessaging = true;
   if (flags.has("--chip-authentication-after-verify")) settings.chipAuthenticationAfterVerify = true;
+  const button = parseButtonOptions(values, flags, rejectUsage);
+  if (button) settings.button = button;
 
   const singleDeviceOptions = (["--name", "--data-dir", "--secret-file"] as const).filter((option) => values.has(option));
   const devices = expandDevices(settings, { slots: values.get("--slots"), devices: deviceSpecs, singleDeviceOptions }, env);
+  spreadButtonSettings(devices, rejectUsage);
   if (flags.has("--print-chain") && devices.length > 1) {
     throw new UsageError("--print-chain prints one device's chain: leave out --slots and --device, and give --name or --data-dir");
   }
   return { kind: flags.has("--print-chain") ? "print-chain" : "run", settings: devices[0], devices };
+}
+
+function rejectUsage(message: string): never {
+  throw new UsageError(message);
 }
 
 function buildSettings(values: Map<ValueOption, string>, env: Readonly<Record<string, string | undefined>>): DeviceSettings {
@@ -194,6 +205,10 @@ function describeValue(option: ValueOption): string {
       return `give one of ${LOG_LEVELS.join(", ")}`;
     case "--issuer":
       return "give a directory such as --issuer ./fleet-issuer";
+    case "--confirm-port":
+      return "give a TCP port such as --confirm-port 35990";
+    case "--confirm-timeout":
+      return "give seconds such as --confirm-timeout 30";
     case "--slots":
       return "give a number of devices such as --slots 2";
     case "--device":

@@ -87,6 +87,9 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDe
   // Loaded here so that --help and usage errors do not load the card and its crypto.
   const { createDevice } = await import("./device.ts");
 
+  const { startButton } = await import("./button/setup.ts");
+  const button = await startButton(settings.button ?? {}, `${settings.dataDir}.button-token`, logger, (line) => process.stdout.write(`${line}\n`));
+
   let device;
   try {
     device = await createDevice({
@@ -98,9 +101,12 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDe
       issuerDir: settings.issuerDir,
       secureMessaging: !settings.noSecureMessaging,
       chipAuthenticationBeforePin: !settings.chipAuthenticationAfterVerify,
+      presence: button.presence,
+      led: button.led,
     });
   } catch (error) {
     logger.error("device failed to start", { dataDir: settings.dataDir, error: describe(error) });
+    await button.close();
     return undefined;
   }
 
@@ -115,6 +121,7 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDe
       logger.info("vdevice stopping", { signal });
       await link.stop();
       await device.close();
+      await button.close();
       logger.info("vdevice stopped", { dataDir: settings.dataDir });
     },
   };
