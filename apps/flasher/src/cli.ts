@@ -15,7 +15,9 @@ export const HELP = `usage: flasher COMMAND [options]
         --serial ID             the board's USB serial, when several are attached
         --drive DIR             copy to this mounted BOOTSEL drive instead of PICOBOOT
         --no-reboot             stay in BOOTSEL after flashing
-  flash --esp32s3 FILE.bin      check and plan an ESP32-S3 write at 0x0 (writing is not available yet)
+  flash --esp32s3 FILE.bin      flash an ESP32-S3 in download mode at 0x0 through esptool-js
+        --port DEVICE           its serial device, e.g. /dev/ttyACM0
+        --vendor-signed         the image is the vendor-signed release (needed on a secure chip)
   uf2 info FILE.uf2             show blocks, family and address range
   uf2 convert IN OUT            .bin to .uf2 (needs --family rp2040|rp2350-arm-s|rp2350-riscv,
                                 optional --base ADDRESS, default 0x10000000) or .uf2 to .bin
@@ -37,6 +39,8 @@ const OPTIONS = {
   drive: { type: "string" },
   "no-reboot": { type: "boolean", default: false },
   esp32s3: { type: "boolean", default: false },
+  port: { type: "string" },
+  "vendor-signed": { type: "boolean", default: false },
   family: { type: "string" },
   base: { type: "string" },
   "dry-run": { type: "boolean", default: false },
@@ -95,7 +99,7 @@ async function dispatch(argv: string[], env: FlasherEnvironment): Promise<number
       return infoCommand(env);
     case "flash": {
       if (sub === undefined) throw new UsageError("flash needs a file: flasher flash FILE.uf2");
-      if (values.esp32s3) return flashEsp32s3Command(env, { file: sub, dryRun });
+      if (values.esp32s3) return flashEsp32s3Command(env, { file: sub, port: values.port, dryRun, vendorSigned: values["vendor-signed"] });
       return flashCommand(env, { file: sub, serial: values.serial, drive: values.drive, dryRun, reboot: !values["no-reboot"] });
     }
     case "uf2":

@@ -4,11 +4,14 @@
  * one; tests pass simulated USB devices and temporary directories.
  */
 import type { UsbBackend } from "@hsmkit/device-hal";
+import type { SerialPortLike } from "./esp32/serial-port.ts";
 import type { ProgressOutput } from "./progress.ts";
 
 export interface FlasherEnvironment {
   /** Returns the USB device list; called only by commands that need USB. */
   usb(): Promise<UsbBackend>;
+  /** Opens a serial device (ESP32-S3 download mode) by path. */
+  serialPort(path: string): Promise<SerialPortLike>;
   /** Directories whose subdirectories may be mounted BOOTSEL drives. */
   driveRoots: string[];
   stdout(text: string): void;

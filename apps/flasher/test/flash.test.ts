@@ -6,6 +6,7 @@ import { SimulatedCcidDevice, SimulatedPicobootDevice, SimulatedRescueCard } fro
 import { describe, expect, it } from "vitest";
 import { runFlasher } from "../src/cli.ts";
 import { UsageError } from "../src/environment.ts";
+import { SimulatedEsp32s3Port } from "./esp32-rom-simulator.ts";
 import { FlasherHarness, randomBytes, withTempDir } from "./harness.ts";
 
 const FLASH_BASE = 0x10000000;
@@ -188,15 +189,49 @@ describe("flasher flash --esp32s3", () => {
     });
   });
 
-  it("reports that writing is not available", async () => {
+  it("needs --port to write", async () => {
     await withTempDir(async (dir) => {
       const path = join(dir, "pico_hsm_esp32-s3.bin");
       await writeFile(path, Uint8Array.of(0xe9, 1, 2, 3));
       const run = await new FlasherHarness().run("flash", "--esp32s3", path);
-      expect(run.exitCode).toBe(3);
-      expect(run.stderr).toMatch(/ESP32-S3 flashing is not available in this build.*esptool.py --chip esp32s3 write_flash --flash_mode keep/);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/needs --port: hold BOOT while plugging the board in/);
     });
   });
+
+  it("writes through the serial port with a progress bar", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const port = new SimulatedEsp32s3Port();
+      harness.serialPorts.set("/dev/ttyACM0", port);
+      const image = Uint8Array.of(0xe9, ...randomBytes(50_000));
+      const path = join(dir, "pico_hsm_esp32-s3.bin");
+      await writeFile(path, image);
+
+      const run = await harness.run("flash", "--esp32s3", path, "--port", "/dev/ttyACM0");
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/flashed ESP32-S3.* and verified the MD5/);
+      expect(run.stderr).toMatch(/write  \[#{30}\] 100%/);
+      expect(port.flash.subarray(0, image.length)).toEqual(image);
+    });
+  }, 20_000);
+
+  it("refuses a secure chip without --vendor-signed", async () => {
+    await withTempDir(async (dir) => {
+      const harness = new FlasherHarness();
+      const port = new SimulatedEsp32s3Port({ securityFlags: 1 });
+      harness.serialPorts.set("/dev/ttyACM0", port);
+      const path = join(dir, "pico_hsm_esp32-s3.bin");
+      await writeFile(path, Uint8Array.of(0xe9, ...randomBytes(1000)));
+
+      const run = await harness.run("flash", "--esp32s3", path, "--port", "/dev/ttyACM0");
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toMatch(/refusing to flash: secure boot is on.*pass --vendor-signed/);
+      expect(port.flash[0]).toBe(0xff);
+    });
+  }, 20_000);
 
   it("refuses an image that is not an ESP image", async () => {
     await withTempDir(async (dir) => {
@@ -254,6 +289,9 @@ describe("flasher flash without USB access", () => {
       const run = await runFlasher(["flash", path], {
         usb: async () => {
           throw new UsageError("listing USB devices failed", 3);
+        },
+        serialPort: async () => {
+          throw new UsageError("no serial devices");
         },
         driveRoots: [join(dir, "media")],
         stdout: () => {},

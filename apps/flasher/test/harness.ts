@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimulatedUsb } from "@hsmkit/device-hal/simulators";
 import { runFlasher } from "../src/cli.ts";
+import { UsageError } from "../src/environment.ts";
+import type { SerialPortLike } from "../src/esp32/serial-port.ts";
 
 export interface FlasherRun {
   exitCode: number;
@@ -14,6 +16,8 @@ export interface FlasherRun {
 export class FlasherHarness {
   readonly usb = new SimulatedUsb();
   driveRoots: string[] = [];
+  /** Serial devices by path, for `flash --esp32s3 --port`. */
+  readonly serialPorts = new Map<string, SerialPortLike>();
   /** Number of times a command requested the USB device list. */
   usbRequests = 0;
 
@@ -24,6 +28,11 @@ export class FlasherHarness {
       usb: async () => {
         this.usbRequests++;
         return this.usb;
+      },
+      serialPort: async (path) => {
+        const port = this.serialPorts.get(path);
+        if (port === undefined) throw new UsageError(`cannot open ${path}: no such serial device`);
+        return port;
       },
       driveRoots: this.driveRoots,
       stdout: (text) => (stdout += text),

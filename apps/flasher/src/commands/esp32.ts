@@ -1,19 +1,29 @@
 /**
- * `flasher flash --esp32s3 FILE.bin`: checks a merged ESP32-S3 image and
- * plans its write at flash offset 0x0, keeping the key store "part0" at
- * 0x200000 intact. Writing needs esptool-js over a Web Serial port, which
- * Deno and Node do not provide, so the write step reports that it is not
- * available and names the esptool command that does it.
+ * `flasher flash --esp32s3 FILE.bin --port DEVICE`: writes a merged ESP32-S3
+ * image at flash offset 0x0 through esptool-js, keeping the key store
+ * "part0" at 0x200000 intact. The board must be in download mode: hold BOOT
+ * while plugging it in, because the firmware's own USB stack disables the
+ * automatic reset into the bootloader.
  */
 import { readFile } from "node:fs/promises";
 import { CHIPS, hex } from "@hsmkit/device-hal";
 import { UsageError, type FlasherEnvironment } from "../environment.ts";
-import { formatBytes } from "../progress.ts";
+import { Esp32FlashError, flashEsp32s3 } from "../esp32/esp32s3-flash.ts";
+import { formatBytes, ProgressBar } from "../progress.ts";
 
 /** First byte of every ESP image header (esptool "ESP_IMAGE_MAGIC"). */
 const ESP_IMAGE_MAGIC = 0xe9;
 
-export async function flashEsp32s3Command(env: FlasherEnvironment, options: { file: string; dryRun: boolean }): Promise<number> {
+export interface Esp32Options {
+  file: string;
+  /** Serial device of the board in download mode, e.g. /dev/ttyACM0. */
+  port?: string;
+  dryRun: boolean;
+  /** The user states the image is the vendor-signed release, for a chip with secure boot on. */
+  vendorSigned: boolean;
+}
+
+export async function flashEsp32s3Command(env: FlasherEnvironment, options: Esp32Options): Promise<number> {
   let image: Uint8Array;
   try {
     image = new Uint8Array(await readFile(options.file));
@@ -34,11 +44,23 @@ export async function flashEsp32s3Command(env: FlasherEnvironment, options: { fi
     env.stdout("dry run, nothing written\n");
     return 0;
   }
+  if (options.port === undefined) {
+    throw new UsageError("flashing an ESP32-S3 needs --port: hold BOOT while plugging the board in, then pass its serial device (e.g. /dev/ttyACM0)");
+  }
 
-  // TODO: drive esptool-js (Transport + ESPLoader.writeFlash with flashMode/flashFreq/flashSize "keep", eraseAll false) once a Web Serial adapter exists here.
-  throw new UsageError(
-    "ESP32-S3 flashing is not available in this build: esptool-js needs a Web Serial port, which Deno and Node lack. " +
-      `Hold BOOT while plugging the board in, then run: esptool.py --chip esp32s3 write_flash --flash_mode keep --flash_freq keep --flash_size keep 0x0 ${options.file}`,
-    3,
-  );
+  const bar = new ProgressBar(env.stderr, "write ", image.length);
+  try {
+    const { chip } = await flashEsp32s3(await env.serialPort(options.port), image, {
+      allowSecureBoot: options.vendorSigned,
+      onProgress: (written, total) => bar.update(Math.round((written / total) * image.length)),
+    });
+    bar.finish();
+    env.stdout(`flashed ${chip} and verified the MD5; unplug and replug the board to start the firmware\n`);
+    return 0;
+  } catch (error) {
+    bar.finish();
+    if (error instanceof Esp32FlashError) throw new UsageError(`refusing to flash: ${error.message}${/secure boot/.test(error.message) ? " and pass --vendor-signed" : ""}`);
+    throw new UsageError(`ESP32-S3 flashing failed: ${(error as Error).message}. Check that the board is in download mode (hold BOOT while plugging in)`, 1);
+  }
 }
+
