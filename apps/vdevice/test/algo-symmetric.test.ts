@@ -305,6 +305,35 @@ describe("CIPHER SYMMETRIC, random keys against node:crypto and openssl", () => 
   });
 });
 
+describe("CIPHER SYMMETRIC, HD cipher", () => {
+  const HD_OID = Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xa8, 0x78, 0x05, 0x8d, 0x6b);
+  const seed = nodeCrypto.randomBytes(32);
+  const label = new TextEncoder().encode("hsmkit");
+
+  /** SLIP-21: master = HMAC-SHA512("Symmetric key seed", seed), child = HMAC-SHA512(parent[0..32], 00 ‖ label). */
+  function slip21Child(): Buffer {
+    const master = nodeCrypto.createHmac("sha512", "Symmetric key seed").update(seed).digest();
+    return nodeCrypto.createHmac("sha512", master.subarray(0, 32)).update(concatBytes(Uint8Array.of(0), label)).digest();
+  }
+
+  it("AES-256-CBC keyed by the pending SLIP-21 node matches node:crypto, once per loaded node", async () => {
+    expect((await card.command(0x4a, 0x03, 9, seed)).sw).toBe(0x9000);
+    const path = concatBytes(encodeTlv(0x02, Uint8Array.of(9)), encodeTlv(0x04, label));
+    expect((await card.command(0x4a, 0x10, 0x00, path)).sw).toBe(0x9000);
+
+    const aad = new TextEncoder().encode("aadE1");
+    const input = nodeCrypto.randomBytes(32);
+    const derived = nodeCrypto.createHmac("sha512", slip21Child().subarray(32)).update(aad).digest();
+    const c = nodeCrypto.createCipheriv("aes-256-cbc", derived.subarray(0, 32), derived.subarray(32, 48));
+    c.setAutoPadding(false);
+    const expected = concatBytes(c.update(input), c.final());
+
+    // P1 names no key: the HD cipher ignores it.
+    expect(await ok(cipher(0xfe, ENCRYPT, cipherData(HD_OID, input, undefined, aad)))).toBe(toHex(expected));
+    expect((await cipher(0xfe, ENCRYPT, cipherData(HD_OID, input, undefined, aad))).sw).toBe(0x6a80);
+  });
+});
+
 describe("CIPHER SYMMETRIC, bad input and key misuse", () => {
   let aes128: number;
   beforeAll(async () => {

@@ -7,7 +7,8 @@
  *
  * Extended algorithms, data = TLVs 06 OID, 81 input, 82 IV / nonce / salt, 83 AAD / parameters;
  * 51 encrypts (or runs the MAC/KDF), 52 decrypts. The OID selects AES-ECB/CBC/OFB/CFB/GCM/CCM/
- * CTR, AES-XTS, ChaCha20-Poly1305, HMAC-SHA-1/2, HKDF-SHA-256/384/512, PBKDF2 or the X9.63 KDF.
+ * CTR, AES-XTS, ChaCha20-Poly1305, HMAC-SHA-1/2, HKDF-SHA-256/384/512, PBKDF2, the X9.63 KDF, or the
+ * HD cipher keyed by the pending SLIP-21 node.
  *
  * Status words: unknown P2 6B00; a key that is not a secret key 6400 (a key-type mismatch);
  * missing or unknown OID, wrong key or IV length, malformed parameters and bad lengths 6700;
@@ -17,6 +18,7 @@ import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { AES_BLOCK, AEAD_TAG_BYTES, aesCmac, aesDecrypt, aesEncrypt, aesXts, AuthenticationError, type AesMode } from "../crypto/aes-modes.ts";
 import { hashLength, type HashName } from "../crypto/hash.ts";
 import { chachaPolyDecrypt, chachaPolyEncrypt, hkdf, hmac, pbkdf2, x963Kdf } from "../crypto/kdf.ts";
+import { hdCipher } from "../hd/cipher.ts";
 import { MAX_RESPONSE_DATA } from "../hsm/constants.ts";
 import type { CommandContext, CommandHandler, KeyInfo } from "../hsm/context.ts";
 import { firstTlv, flatTlvs, type FlatTlv } from "../hsm/tlv-walk.ts";
@@ -51,7 +53,7 @@ export const cipherSymmetric: CommandHandler = async (ctx) => {
   if (!KNOWN_ALGORITHMS.has(algorithm)) throw new CardError(SW.WRONG_P1P2, `CIPHER SYMMETRIC algorithm ${hex(algorithm)} is not defined`);
 
   const request = algorithm === CIPHER_ALGORITHM.EXTENDED_ENCRYPT || algorithm === CIPHER_ALGORITHM.EXTENDED_DECRYPT ? parseExtended(ctx) : undefined;
-  if (request && isHdCipher(request.oid)) return hdCipher(ctx);
+  if (request && isHdCipher(request.oid)) return runHdCipher(ctx, request, algorithm === CIPHER_ALGORITHM.EXTENDED_ENCRYPT);
 
   const info = await ctx.beginKeyUse(keyId, algorithm);
   const key = await loadSecretKey(ctx, info);
@@ -299,11 +301,10 @@ function isHdCipher(oid: Uint8Array): boolean {
   return oidKey(oid) === HD_CIPHER_OID;
 }
 
-/** The SLIP-21 cipher keyed by the pending HD node; P1 is ignored. */
-async function hdCipher(ctx: CommandContext): Promise<never> {
-  ctx.requireLogin();
-  // TODO: run AES-256-CBC with the pending SLIP-21 node once BIP32 / SLIP-10 / SLIP-21 (INS 4A) exists.
-  throw new CardError(SW.WRONG_DATA, "the HD cipher needs a pending SLIP-21 node (derive one with INS 4A first)");
+/** AES-256-CBC keyed by the pending SLIP-21 node (consumed even on failure); P1 is ignored and no key checks apply. */
+function runHdCipher(ctx: CommandContext, request: ExtendedRequest, encrypt: boolean): AppletResponse {
+  const data = hdCipher(ctx.session, { input: request.input, iv: request.iv, aad: request.parameters }, encrypt);
+  return { data };
 }
 
 // --- helpers -----------------------------------------------------------------------------------
