@@ -164,7 +164,8 @@ export class SimulatedEsp32s3Port implements SerialPortLike {
 
   /** Sends a response: 01, op, size, value, data, then status (2 bytes from the stub, 4 from the ROM). */
   #respond(op: number, value: number, data: Uint8Array = new Uint8Array(), error = 0): void {
-    const status = this.#stub ? [error ? 1 : 0, error] : [error ? 1 : 0, error, 0, 0];
+    const failed = error === 0 ? 0 : 1;
+    const status = this.#stub ? [failed, error] : [failed, error, 0, 0];
     const packet = new Uint8Array(8 + data.length + status.length);
     const view = new DataView(packet.buffer);
     packet[0] = 0x01;

@@ -6,7 +6,7 @@ import { TtyPort } from "../src/esp32/tty-port.ts";
 import { SimulatedEsp32s3Port } from "./esp32-rom-simulator.ts";
 import { randomBytes } from "./harness.ts";
 
-/** A merged image: ESP image magic 0xE9, then random bytes. */
+/** Returns a merged image: ESP image magic 0xE9, then random bytes. */
 function espImage(length: number): Uint8Array {
   const image = randomBytes(length);
   image[0] = 0xe9;
