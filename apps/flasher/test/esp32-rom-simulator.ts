@@ -1,9 +1,10 @@
 /**
- * An ESP32-S3 in download mode behind a Web-Serial-shaped port: SLIP framing,
- * the ROM loader's SYNC, READ_REG/WRITE_REG and GET_SECURITY_INFO, the stub
- * upload (MEM_BEGIN/DATA/END answered by "OHAI"), then stub semantics (2
- * status bytes, FLASH_DEFL_BEGIN/DATA/END inflated into a 4 MiB flash array,
- * SPI_FLASH_MD5 as 16 raw bytes). The uploaded stub code is not executed.
+ * An ESP32-S3 in download mode behind a Web-Serial-shaped port. It speaks
+ * SLIP and implements the ROM loader's SYNC, READ_REG/WRITE_REG and
+ * GET_SECURITY_INFO, and the stub upload (MEM_BEGIN/DATA/END, then an "OHAI"
+ * packet). After that it follows the stub: 2 status bytes,
+ * FLASH_DEFL_BEGIN/DATA/END inflated into a 4 MiB flash array, SPI_FLASH_MD5
+ * as 16 raw bytes. The uploaded stub code is not executed.
  */
 import { inflateSync } from "node:zlib";
 import { md5 } from "@noble/hashes/legacy.js";

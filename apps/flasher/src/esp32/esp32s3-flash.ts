@@ -1,9 +1,9 @@
 /**
  * Writes a Pico HSM ESP32-S3 merged image at flash offset 0x0 with
- * esptool-js: connect without reset (the user holds BOOT while plugging in,
- * because the firmware's own USB stack disables the automatic reset), check
- * that the chip is an ESP32-S3, upload the stub, write with compression and
- * compare the flash MD5, then reset into the firmware.
+ * esptool-js. It connects without reset, because the firmware's own USB stack
+ * disables the automatic reset and the user enters download mode with the
+ * BOOT button. It checks that the chip is an ESP32-S3, uploads the stub,
+ * writes with compression, compares the flash MD5, and resets.
  *
  * Flash mode, frequency and size stay "keep": any other value makes esptool-js
  * rewrite bytes 2–3 of the bootloader header and its SHA-256, which breaks a
