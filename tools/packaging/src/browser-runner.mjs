@@ -1,6 +1,6 @@
-// Runs an ES module bundle with the globals that only Node has removed, so a
-// bundle that reaches for process, Buffer or global fails as it would in a
-// browser. Usage: node browser-runner.mjs BUNDLE.js
+// Runs an ES module bundle after deleting the globals that only Node has, so a
+// bundle that uses process, Buffer or global fails as it would in a browser.
+// Usage: node browser-runner.mjs BUNDLE.js
 import { pathToFileURL } from "node:url";
 
 const bundle = process.argv[2];

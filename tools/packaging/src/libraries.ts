@@ -70,7 +70,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new Error(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`failed to read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -94,13 +94,13 @@ describe.each(libraries.map((library) => [library.npm.name, library] as const))(
   });
 });
 
-/** JSR exports as a map from subpath to source file. */
+/** Returns the JSR exports as a map from subpath to source file. */
 function normalizeJsrExports(exports: Library["jsr"]["exports"]): Record<string, string> {
   if (exports === undefined) return {};
   return typeof exports === "string" ? { ".": exports } : exports;
 }
 
-/** The npm exports' `source` conditions, which JSR publishes as they are. */
+/** Returns the npm exports' `source` conditions, which JSR publishes as they are. */
 function sourceExports(library: Library): Record<string, string> {
   return Object.fromEntries(Object.entries(library.npm.exports ?? {}).map(([subpath, conditions]) => [subpath, conditions.source]));
 }
