@@ -22,7 +22,7 @@ export async function selectBoard(usb: UsbBackend, mode: BoardMode, serial: stri
         "or unplug it and plug it in while holding BOOTSEL",
     );
   }
-  const what = mode === "bootsel" ? "board in BOOTSEL mode" : "Pico Keys board";
+  const kind = mode === "bootsel" ? "board in BOOTSEL mode" : "Pico Keys board";
   const narrowed = serial === undefined ? "" : ` with serial ${serial}`;
-  throw new UsageError(`no ${what}${narrowed} found on USB; check the cable and, on Linux, the udev permission for the board's VID:PID`);
+  throw new UsageError(`no ${kind}${narrowed} found on USB; check the cable and, on Linux, the udev permission for the board's VID:PID`);
 }

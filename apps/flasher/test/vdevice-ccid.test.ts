@@ -25,9 +25,9 @@ afterEach(async () => {
   device = undefined;
 });
 
-async function expectOk(pending: Promise<{ sw: number }>, what: string): Promise<void> {
+async function expectOk(pending: Promise<{ sw: number }>, step: string): Promise<void> {
   const { sw } = await pending;
-  expect(sw.toString(16), what).toBe("9000");
+  expect(sw.toString(16), step).toBe("9000");
 }
 
 describe("vdevice behind simulated CCID", () => {

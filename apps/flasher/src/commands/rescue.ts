@@ -93,14 +93,14 @@ export async function rescueSecureBootCommand(env: FlasherEnvironment, options: 
   return withRescue(env, options.serial, async (rescue) => {
     const identity = await rescue.select();
     if (identity.chip === undefined) throw new UsageError(`the board reports MCU code ${identity.mcu}, which has no secure boot`);
-    const what = `burn secure boot with the Pico Keys vendor key in slot ${keyIndex}${options.lock ? " and lock the chip (debug off, other key slots revoked)" : ""}`;
+    const action = `burn secure boot with the Pico Keys vendor key in slot ${keyIndex}${options.lock ? " and lock the chip (debug off, other key slots revoked)" : ""}`;
 
     if (options.dryRun) {
-      env.stdout(`would ${what} on the ${identity.chip.name}; dry run, nothing burned\n`);
+      env.stdout(`would ${action} on the ${identity.chip.name}; dry run, nothing burned\n`);
       return 0;
     }
     if (!options.confirm) {
-      throw new UsageError(`this would ${what}. It is permanent: the chip will boot only firmware signed by the Pico Keys vendor. Add --confirm-irreversible to proceed`);
+      throw new UsageError(`this would ${action}. It is permanent: the chip will boot only firmware signed by the Pico Keys vendor. Add --confirm-irreversible to proceed`);
     }
 
     env.stdout("press the button on the board when its LED blinks\n");

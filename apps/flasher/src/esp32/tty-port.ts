@@ -17,7 +17,7 @@ import type { SerialPortLike } from "./serial-port.ts";
 
 const run = promisify(execFile);
 const READ_CHUNK = 4096;
-/** Wait between reads of an idle line, ms. Reads use a non-blocking descriptor so `close` never waits on one. */
+/** Wait between reads of an idle line, ms. Reads use a non-blocking descriptor, so `close` never waits on a pending read. */
 const IDLE_POLL_MS = 2;
 
 export class TtyPort implements SerialPortLike {
