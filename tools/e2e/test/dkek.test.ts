@@ -11,12 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
+import { parseColonHex, recoverPassword } from "@hsmkit/keystore";
+
 import { pkcs11Tool, READER, scHsmTool, SO_PIN, USER_PIN } from "../src/opensc.ts";
 import { run, runOk } from "../src/run.ts";
 import type { RunResult } from "../src/run.ts";
 import { startDevice } from "../src/vdevice.ts";
 import type { RunningDevice } from "../src/vdevice.ts";
 
+const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
+const DENO = join(REPO_ROOT, "node_modules", ".bin", "deno");
 const RSA_KEY = { ref: "1", id: "11", name: "rsa" };
 const EC_KEY = { ref: "2", id: "12", name: "ec" };
 const PASSWORD = "custodian-one-password";
@@ -136,6 +140,15 @@ describe("first device: shares and wrap", () => {
     thresholdShares = ids.map((id, i) => ({ prime: primes[i], id, value: values[i] }));
   });
 
+  test("the keystore library recovers the password from any 2 shares", () => {
+    const prime = parseColonHex(thresholdShares[0].prime);
+    const share = (i: number) => ({ x: BigInt(`0x${thresholdShares[i].id}`), y: parseColonHex(thresholdShares[i].value) });
+
+    const recovered = [[0, 1], [0, 2], [1, 2]].map(([a, b]) => Buffer.from(recoverPassword([share(a), share(b)], prime)).toString("hex"));
+    expect(new Set(recovered).size).toBe(1);
+    expect(recovered[0]).toMatch(/^[0-9a-f]{16}$/);
+  });
+
   test("--import-dkek-share of both shares", async () => {
     const plain = await importPasswordShare();
     expectSuccess(plain);
@@ -235,5 +248,31 @@ describe("third device: another DKEK", () => {
     }
     const keys = await withLogin(["--list-objects", "--type", "privkey"]);
     expect(keys.stdout).not.toContain("backup");
+  });
+
+  test("a PKCS#12 key wrapped by import-pkcs12 unwraps and signs", { timeout: 300_000 }, async () => {
+    await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "p12.key", "-out", "p12.crt", "-subj", "/CN=hsmkit p12 import", "-days", "2"], { cwd: work });
+    await runOk("openssl", ["pkcs12", "-export", "-inkey", "p12.key", "-in", "p12.crt", "-out", "key.p12", "-passout", "pass:p12-secret", "-name", "p12-import"], { cwd: work });
+    await runOk("openssl", ["x509", "-in", "p12.crt", "-pubkey", "-noout", "-out", "p12.pub.pem"], { cwd: work });
+
+    const tool = await run(
+      DENO,
+      ["run", "--allow-read", "--allow-write", join(REPO_ROOT, "apps", "vdevice", "src", "keys", "import-pkcs12.ts"),
+        "--p12", file("key.p12"), "--p12-password", "p12-secret", "--dkek-share", file("plain.pbe"), "--share-password", PASSWORD,
+        "--out", file("p12.wky"), "--id", "21"],
+      { cwd: work, timeoutMs: 280_000 },
+    );
+    expectSuccess(tool);
+
+    const result = await scHsmTool(["--unwrap-key", file("p12.wky"), "--key-reference", "5", "--pin", USER_PIN]);
+    expect(result.stdout, result.stderr).toContain("Key successfully imported");
+
+    const objects = await withLogin(["--list-objects"]);
+    expect(objects.stdout).toContain("p12-import");
+    expect(objects.stdout).toMatch(/Certificate Object[\s\S]*hsmkit p12 import/);
+
+    expectSuccess(await withLogin(["--sign", "--mechanism", "ECDSA", "--id", "21", "--signature-format", "openssl", "-i", "digest.bin", "-o", "p12.sig"]));
+    const verified = await openssl(["pkeyutl", "-verify", "-pubin", "-inkey", "p12.pub.pem", "-in", "digest.bin", "-sigfile", "p12.sig"]);
+    expect(verified.stdout + verified.stderr).toContain("Signature Verified Successfully");
   });
 });
