@@ -1,11 +1,10 @@
 /**
  * Board facts as data: chips, flash layouts, UF2 family IDs, the USB
  * identities each mode shows, and the VID:PID presets of the Pico Keys
- * firmware build (`VIDPID=<name>`). Values are from the pico-keys-sdk and
- * pico-hsm sources, the RP2040/RP2350 datasheets and the UF2 specification.
+ * firmware build (`VIDPID=<name>`). None of it was read from a real board.
  */
 
-/** UF2 family IDs (microsoft/uf2 `uf2families.json`, pico-sdk `boot/uf2.h`). */
+/** UF2 family IDs, named as in the UF2 project's `uf2families.json`. */
 export const UF2_FAMILY = {
   RP2040: 0xe48bff56,
   /** RP2350: written to the given flash address, ignoring partitions. */

@@ -1,6 +1,6 @@
 /**
  * PICOBOOT: the vendor interface of the RP2040/RP2350 bootrom in BOOTSEL mode
- * (RP2040 datasheet §2.8.5, RP2350 datasheet §5.6, pico-sdk `boot/picoboot.h`).
+ * (command IDs, status codes and argument layouts as in pico-sdk `boot/picoboot.h`).
  *
  * Each command is a 32-byte packet on bulk OUT (dMagic 0x431FD10B, dToken,
  * bCmdId with bit 7 = data phase IN, bCmdSize, dTransferLength, 16 argument

@@ -1,9 +1,8 @@
 /**
- * RP2350 secure-boot state as PICOBOOT can read it from OTP in BOOTSEL
- * (RP2350 datasheet §5.10, OTP rows per pico-sdk `otp_data.h`): CRIT1 at row
- * 0x40 (8 copies), BOOT_FLAGS1 at row 0x4B (3 copies), and four boot-key
- * hashes of 16 ECC rows each from row 0x80. These rows stay readable by the
- * bootloader even after the Pico Keys firmware locks the chip.
+ * RP2350 secure-boot state as PICOBOOT reads it from OTP in BOOTSEL. CRIT1 is
+ * at row 0x40 with 8 copies, and BOOT_FLAGS1 at row 0x4B with 3 copies. Four
+ * boot-key hashes of 16 ECC rows each start at row 0x80. The bootloader can
+ * read these rows even after the Pico Keys firmware locks the chip.
  */
 import { toHex } from "@hsmkit/tlv";
 import type { PicobootConnection } from "./picoboot.ts";

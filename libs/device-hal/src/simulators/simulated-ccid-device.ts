@@ -185,7 +185,7 @@ export class SimulatedCcidDevice extends SimulatedUsbDevice {
     try {
       parseCommandApdu(message.data);
     } catch {
-      return; // The firmware drops a malformed APDU without any answer.
+      return; // The firmware drops a malformed APDU without a reply.
     }
 
     for (let i = this.#timeExtensions(message.data); i > 0; i--) reply(CCID_MESSAGE.RDR_TO_PC_DATA_BLOCK, STATUS_TIME_EXTENSION | this.#slot);

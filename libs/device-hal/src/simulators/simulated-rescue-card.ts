@@ -3,7 +3,7 @@
  * implements SELECT by AID A0 58 3F C1 9B 7E 4F 21, READ (1E) of the PHY record,
  * flash statistics and secure-boot status, WRITE (1C) of the whole PHY record,
  * SECURE (1D) burning a fake OTP, and REBOOT (1F). Commands that need user presence consult a button
- * model; a refused or timed-out press answers 6985.
+ * model, and a refused or timed-out press returns 6985.
  */
 import { encodeResponseApdu, parseCommandApdu, SW, type CommandApdu } from "@hsmkit/apdu";
 import { CHIPS, type ChipId } from "../boards.ts";
