@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
-import { pkcs11Tool, pkcs15Tool, scHsmTool, SO_PIN, USER_PIN } from "../src/opensc.ts";
+import { openscTool, pkcs11Tool, pkcs15Tool, scHsmTool, SELECT_HSM, sendApdus, SO_PIN, USER_PIN } from "../src/opensc.ts";
 import { run, runOk } from "../src/run.ts";
 import type { RunResult } from "../src/run.ts";
 import { startDevice } from "../src/vdevice.ts";
@@ -138,4 +138,33 @@ describe("key agreement", () => {
       expect(derived.toString("hex")).toBe(expected.toString("hex"));
     });
   }
+});
+
+describe("symmetric keys through opensc-tool", () => {
+  const VERIFY_USER_PIN = "00 20 00 81 06 36 34 38 32 31 39";
+  const BLOCK = "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F";
+
+  test("GENERATE SYMMETRIC KEY, CMAC and CBC round trip", async () => {
+    const generate = "80 48 14 B2";
+    const cmac = `80 78 14 18 10 ${BLOCK} 00`;
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, generate, cmac])).toEqual(["9000", "9000", "9000", "9000"]);
+
+    const result = await openscTool(["--send-apdu", SELECT_HSM, "--send-apdu", VERIFY_USER_PIN, "--send-apdu", `80 78 14 10 10 ${BLOCK} 00`]);
+    const responses = [...(result.stdout + result.stderr).matchAll(/Received \(SW1=0x90, SW2=0x00\)(?::\s*\n((?:[0-9A-F]{2} .*\n?)+))?/gi)];
+    // opensc-tool prints 16 bytes per line, then their ASCII: the first 16 tokens are the ciphertext.
+    const ciphertext = (responses[2]?.[1] ?? "").split(/\s+/).filter((token) => /^[0-9A-F]{2}$/i.test(token)).slice(0, 16).join(" ");
+    expect(ciphertext.split(" ").length).toBe(16);
+    expect(ciphertext).not.toBe(BLOCK);
+
+    const decrypt = `80 78 14 11 10 ${ciphertext} 00`;
+    const decrypted = await openscTool(["--send-apdu", SELECT_HSM, "--send-apdu", VERIFY_USER_PIN, "--send-apdu", decrypt]);
+    expect((decrypted.stdout + decrypted.stderr).toUpperCase()).toContain("00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F");
+  });
+
+  test("an AES key cannot sign and an EC key cannot run CIPHER SYMMETRIC", async () => {
+    const sign = `80 68 14 70 20 ${BLOCK} ${BLOCK} 00`;
+    // OpenSC gave the first generated key (brainpoolP256r1) key reference 01.
+    const cmacOnEc = `80 78 01 18 10 ${BLOCK} 00`;
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, sign, cmacOnEc])).toEqual(["9000", "9000", "6400", "6400"]);
+  });
 });

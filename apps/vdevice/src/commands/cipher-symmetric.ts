@@ -135,6 +135,7 @@ const HKDF_OIDS: ReadonlyMap<string, HashName> = new Map([
 ]);
 const CHACHA20_POLY1305_OID = oidKey([...PKCS_ARC, 0x01, 0x09, 0x10, 0x03, 0x12]);
 const PBKDF2_OID = oidKey([...PKCS_ARC, 0x01, 0x05, 0x0c]);
+// TODO: PBES2 (1.2.840.113549.1.5.13, PKCS#7-padded CBC under a PBKDF2 key) is not implemented and gets 6700 like an unknown OID.
 /** 1.3.133.16.840.63: ANSI X9.63 KDF (dhSinglePass-stdDH arc). */
 const X963_OID = oidKey([0x2b, 0x81, 0x05, 0x10, 0x86, 0x48, 0x3f]);
 /** 2.16.840.1.101.3.4.1: NIST AES arc; the last byte names size and mode. */
