@@ -21,6 +21,10 @@ const BROWSER_RUNNER = fileURLToPath(new URL("../src/browser-runner.mjs", import
 const DENO = join(BIN_DIR, "deno");
 
 const consumerDir = inject("consumerDir");
+
+// Plain output: Node and Deno colour console.log values when FORCE_COLOR is set, as Nx sets it.
+const { FORCE_COLOR: _forceColor, ...inheritedEnv } = process.env;
+const PLAIN_ENV = { ...inheritedEnv, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
 const examplesDir = join(consumerDir, "examples");
 
 describe.concurrent.each(listLibraries().map((library) => [library.npm.name, library] as const))("%s README example", (_name, library) => {
@@ -43,12 +47,11 @@ describe.concurrent.each(listLibraries().map((library) => [library.npm.name, lib
     const compiled = join(examplesDir, `${library.id}.mjs`);
     await writeFile(compiled, code);
 
-    await expectPromisedOutput(example, await runCommand(process.execPath, [compiled], { cwd: consumerDir }));
+    await expectPromisedOutput(example, await runCommand(process.execPath, [compiled], { cwd: consumerDir, env: PLAIN_ENV }));
   });
 
   it("runs under Deno", async () => {
-    const env = { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
-    await expectPromisedOutput(example, await runCommand(DENO, ["run", "--quiet", "--no-prompt", script], { cwd: consumerDir, env }));
+    await expectPromisedOutput(example, await runCommand(DENO, ["run", "--quiet", "--no-prompt", script], { cwd: consumerDir, env: PLAIN_ENV }));
   });
 
   it("runs bundled for the browser", async () => {
@@ -64,7 +67,7 @@ describe.concurrent.each(listLibraries().map((library) => [library.npm.name, lib
       logLevel: "silent",
     });
 
-    await expectPromisedOutput(example, await runCommand(process.execPath, [BROWSER_RUNNER, bundle], { cwd: consumerDir }));
+    await expectPromisedOutput(example, await runCommand(process.execPath, [BROWSER_RUNNER, bundle], { cwd: consumerDir, env: PLAIN_ENV }));
   });
 });
 
