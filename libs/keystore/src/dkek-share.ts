@@ -8,7 +8,7 @@
  * key = the first 32 bytes of D1 ‖ D2 ‖ D3, IV = the next 16. MD5^count hashes
  * once and then re-hashes the 16-byte digest count − 1 times.
  *
- * The device never sees this format; only host tools read or write it. With the
+ * The device never receives this format: only host tools read or write it. With the
  * default count one derivation takes about 30 s in JavaScript (30 million MD5
  * calls at about 1 µs each, measured with Node 20 on one x86-64 core).
  */

@@ -274,22 +274,22 @@ class FieldReader {
     private readonly code: KeyBlobErrorCode,
   ) {}
 
-  take(length: number, what: string): Uint8Array {
+  take(length: number, fieldName: string): Uint8Array {
     if (this.offset + length > this.bytes.length) {
-      throw new KeyBlobError(this.code, `key blob truncated in ${what}: needs ${length} bytes, ${this.bytes.length - this.offset} left`);
+      throw new KeyBlobError(this.code, `key blob truncated in ${fieldName}: needs ${length} bytes, ${this.bytes.length - this.offset} left`);
     }
     const part = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return part;
   }
 
-  u16(what: string): number {
-    const bytes = this.take(2, what);
+  u16(fieldName: string): number {
+    const bytes = this.take(2, fieldName);
     return (bytes[0] << 8) | bytes[1];
   }
 
-  field(what: string): Uint8Array {
-    return this.take(this.u16(`length of ${what}`), what);
+  field(fieldName: string): Uint8Array {
+    return this.take(this.u16(`length of ${fieldName}`), fieldName);
   }
 
   fields(names: readonly string[]): Uint8Array[] {

@@ -1,8 +1,8 @@
 /**
  * The n-of-m threshold scheme of `sc-hsm-tool --pwd-shares-threshold T
- * --pwd-shares-total N`: the random password of one DKEK share file is split
- * into N points of a polynomial of degree T − 1 over the integers modulo a
- * prime p, so that any T of them recover it (Shamir secret sharing).
+ * --pwd-shares-total N` (Shamir secret sharing). The random password of one
+ * DKEK share file becomes N points of a polynomial of degree T − 1 over the
+ * integers modulo a prime p, and any T of them recover it.
  *
  *   secret s   = the password as a big-endian integer (8 bytes from the card's RNG)
  *   f(x)       = s + a1·x + … + a(T−1)·x^(T−1) mod p,  each ai uniform in [0, p)

@@ -1,11 +1,11 @@
 /**
  * UNWRAP KEY (INS 74): `80 74 kk 93`, data = a key blob, or no data to take the
  * blob from EF 2F10 (where newer OpenSC stages it with UPDATE BINARY). Stores
- * the key under id kk, replacing any key there, with the blob's allowed
- * algorithms as tag 91 (when non-empty) and the matching key domain as tag 92,
- * writes the default PRKD to C4 kk and, for RSA and EC keys, an authenticated
- * CV request with the device CHR as CAR and CHR to CE kk. Answers 9000 with no
- * data.
+ * the key under id kk and replaces any key there. Its metadata are the blob's
+ * allowed algorithms as tag 91 (when non-empty) and the matching key domain as
+ * tag 92. Writes the default PRKD to C4 kk and, for RSA and EC keys, an
+ * authenticated CV request with the device CHR as CAR and CHR to CE kk.
+ * Answers 9000 with no data.
  *
  * Status words: P2 (6B00), login (6982), key 0 (6982), empty EF 2F10 (6A82),
  * unknown key type (6984), no key domain whose DKEK has the blob's KCV (6A80,
@@ -55,7 +55,7 @@ async function blobOf(ctx: CommandContext): Promise<Uint8Array> {
   if (ctx.apdu.data.length > 0) return ctx.apdu.data;
 
   const staged = await ctx.objects.readFile(FID.EF_UNWRAP_STAGING);
-  if (!staged || staged.length === 0) throw new CardError(SW.FILE_NOT_FOUND, "UNWRAP KEY: no data and EF 2F10 holds no key blob");
+  if (!staged || staged.length === 0) throw new CardError(SW.FILE_NOT_FOUND, "UNWRAP KEY: no data and EF 2F10 contains no key blob");
   return staged;
 }
 

@@ -1,9 +1,9 @@
 /**
- * Host tool: wraps the private key and certificate of a PKCS#12 file under the
- * DKEK assembled from sc-hsm-tool DKEK share files, and writes the
- * wrapped-key file that `sc-hsm-tool --unwrap-key FILE --key-reference N`
- * imports into a SmartCard-HSM (or this virtual device) initialized with the
- * same shares.
+ * Host tool: wraps the private key of a PKCS#12 file under the DKEK assembled
+ * from sc-hsm-tool DKEK share files. It writes the key and its certificate as
+ * a wrapped-key file, which `sc-hsm-tool --unwrap-key FILE --key-reference N`
+ * imports into a SmartCard-HSM (or this virtual device) that has the same
+ * shares.
  *
  *   deno run --allow-read --allow-write src/keys/import-pkcs12.ts \
  *     --p12 key.p12 --p12-password PASS \

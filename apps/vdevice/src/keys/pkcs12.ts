@@ -33,7 +33,7 @@ import { bigIntToBytes, bytesToBigInt, curveByName, curveDomain, type CurveName 
 import { encodePrkd } from "../hsm/prkd.ts";
 import type { KeyType } from "../hsm/key-info.ts";
 
-/** Thrown for a PKCS#12 file that does not parse, does not decrypt, or holds no usable key. */
+/** Thrown for a PKCS#12 file that does not parse, does not decrypt, or contains no usable key. */
 export class Pkcs12Error extends Error {
   constructor(message: string) {
     super(message);
@@ -92,7 +92,7 @@ export async function readPkcs12(file: Uint8Array, password: string): Promise<Pk
     }
   }
 
-  if (contents.privateKey.length === 0) throw new Pkcs12Error("the PKCS#12 file holds no private key");
+  if (contents.privateKey.length === 0) throw new Pkcs12Error("the PKCS#12 file contains no private key");
   return contents;
 }
 

@@ -4,8 +4,7 @@
  * encodes and what UNWRAP KEY rebuilds.
  *
  * A type-05 RSA blob carries only d, n and e, so UNWRAP recovers p and q from
- * them (RFC 8017 leaves this to the implementation; the method is the one of
- * NIST SP 800-56B rev. 2, appendix C.2). Every key a blob yields is checked
+ * them with the method of NIST SP 800-56B rev. 2, appendix C.2. Every key a blob yields is checked
  * for consistency before it is stored: RSA p·q = n and e·d ≡ 1 mod λ(n), EC
  * d in [1, n − 1] and Q = d·G when the blob carries Q.
  */
