@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { fromHex, toHex as upperHex } from "@hsmkit/tlv";
 import { aesCcmDecrypt, aesCcmEncrypt, aesCmac, aesDecrypt, aesEncrypt, aesXts, AuthenticationError, type AesMode } from "../src/crypto/aes-modes.ts";
 import { curveByName, curveDomain, type CurveName } from "../src/crypto/curves.ts";
-import type { HashName } from "../src/crypto/hash.ts";
+import { ecdsaSignDigest, ecPublicPoint } from "../src/crypto/ec.ts";
+import { hash, type HashName } from "../src/crypto/hash.ts";
 import { chachaPolyDecrypt, chachaPolyEncrypt, hkdf, hmac, pbkdf2, x963Kdf } from "../src/crypto/kdf.ts";
 import { eddsaSign, octetAgree, octetPublicKey, type OctetCurveName } from "../src/crypto/octet-curves.ts";
 import { loadVectors } from "./algo-fixture.ts";
@@ -127,6 +128,25 @@ describe("curves", () => {
       expect(toHex(eddsaSign(key, fromHex(vector.message)))).toBe(vector.signature);
     });
   });
+
+  const ecdsa = loadVectors<{ vectors: { curve: CurveName; hash: HashName; message: string; d: string; qx: string; qy: string; r: string; s: string }[] }>("ecdsa.json");
+  for (const vector of ecdsa.vectors) {
+    it(`ECDSA ${vector.curve} key pair and signature (CAVP SigGen)`, () => {
+      const key = { curve: vector.curve, d: fromHex(vector.d) };
+      const point = "04" + vector.qx + vector.qy;
+      expect(toHex(ecPublicPoint(key))).toBe(point);
+
+      const { curve } = curveByName(vector.curve);
+      const digest = hash(vector.hash, fromHex(vector.message));
+      const published = fromHex(vector.r + vector.s);
+      expect(curve.verify(published, digest, fromHex(point), { prehash: false, format: "compact", lowS: false })).toBe(true);
+
+      // The card's nonces are hedged, so its signature differs from the published one but must verify.
+      const signature = ecdsaSignDigest(key, digest);
+      expect(curve.verify(signature, digest, fromHex(point), { prehash: false, format: "der" })).toBe(true);
+      expect(curve.verify(signature, hash("SHA-384", fromHex(vector.message)), fromHex(point), { prehash: false, format: "der" })).toBe(false);
+    });
+  }
 
   const brainpool = loadVectors<{ curves: { curve: CurveName; p: string; a: string; b: string; x: string; y: string; q: string }[] }>("rfc5639-brainpool.json");
   for (const vector of brainpool.curves) {
