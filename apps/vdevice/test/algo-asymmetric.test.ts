@@ -137,6 +137,17 @@ describe("EC keys on every curve", () => {
     expect((await card.command(0x68, id, 0x70, hash("SHA-512", MESSAGE), 512)).sw).toBe(0x6a84);
   });
 
+  it("allowed-algorithm list on EC and RSA keys", async () => {
+    const ec = await generate(ecTemplate("secp256r1"), [encodeTlv(0x91, Uint8Array.of(0x73))]);
+    expect((await card.command(0x68, ec.id, 0x73, MESSAGE, 512)).sw).toBe(0x9000);
+    expect((await card.command(0x68, ec.id, 0x75, MESSAGE, 512)).sw).toBe(0x6985);
+    expect((await card.command(0x62, ec.id, 0x80, new Uint8Array(65), 512)).sw).toBe(0x6985);
+
+    const rsa = await generate(rsaTemplate(1024), [encodeTlv(0x91, Uint8Array.of(0x23))]);
+    expect((await card.command(0x68, rsa.id, 0x33, MESSAGE, 512)).sw).toBe(0x6985);
+    expect((await card.command(0x62, rsa.id, 0x21, new Uint8Array(128), 512)).sw).toBe(0x6985);
+  });
+
   it("unknown or RSA algorithm on EC key", async () => {
     const { id } = await generate(ecTemplate("secp384r1"));
     expect((await card.command(0x68, id, 0x76, MESSAGE, 512)).sw).toBe(0x6a86);
