@@ -39,7 +39,12 @@ export class TtyPort implements SerialPortLike {
   /** Sets raw mode with `stty` and opens the device for reading and writing. */
   async open(options: { baudRate: number }): Promise<void> {
     const device = process.platform === "darwin" ? "-f" : "-F";
-    await run("stty", [device, this.#path, "raw", "-echo", String(options.baudRate)]);
+    try {
+      await run("stty", [device, this.#path, "raw", "-echo", String(options.baudRate)]);
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new Error(`cannot set up serial device ${this.#path}: ${stderr || (error as Error).message}`);
+    }
 
     const handle = await open(this.#path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
     this.#handle = handle;
