@@ -242,12 +242,27 @@ describe("UNWRAP KEY rejections", () => {
     const altered = good.slice();
     altered[40] ^= 0x80;
     const otherDkek = encodeKeyBlob(TWOS, { type: "aes", key: new Uint8Array(16) });
+    const unknownCurve = encodeKeyBlob(ONES, {
+      type: "ec",
+      fieldBits: 256,
+      a: new Uint8Array(32),
+      b: Uint8Array.of(7),
+      p: new Uint8Array(32).fill(0xfd),
+      n: new Uint8Array(32).fill(0xfb),
+      g: Uint8Array.of(4, ...new Uint8Array(64).fill(1)),
+      d: Uint8Array.of(5),
+      q: new Uint8Array(0),
+    });
+    const { key: rsa } = rsaBlobKey();
+    const wrongD = encodeKeyBlob(ONES, { ...(rsa as Extract<KeyBlobKey, { type: "rsa" }>), d: Uint8Array.of(0x01, 0x23, 0x45) });
     const cases: [string, Uint8Array | string, string][] = [
       ["unknown key type", unknownType, "6984"],
       ["altered body", altered, "6984"],
       ["truncated", good.subarray(0, good.length - 5), "6984"],
       ["too short", good.subarray(0, 20), "6984"],
       ["another DKEK", otherDkek, "6A80"],
+      ["EC blob on an unknown curve", unknownCurve, "6984"],
+      ["RSA blob whose d does not fit e", wrongD, "6984"],
     ];
     for (const [what, blob, sw] of cases) {
       expect((await unwrap(card, 5, blob)).swHex, what).toBe(sw);
