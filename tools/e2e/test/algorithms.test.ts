@@ -168,3 +168,30 @@ describe("symmetric keys through opensc-tool", () => {
     expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, sign, cmacOnEc])).toEqual(["9000", "9000", "6400", "6400"]);
   });
 });
+
+describe("Ed25519 and X25519 keys beside OpenSC", () => {
+  const VERIFY_USER_PIN = "00 20 00 81 06 36 34 38 32 31 39";
+  const P25519 = "7F FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF ED";
+
+  /** GENERATE ASYMMETRIC KEY PAIR data for a 25519 key: CPI, CAR, 7F49 {OID, 81 prime, 83 base point}, CHR. */
+  function generate25519(keyRef: string, firstGeneratorByte: string): string {
+    const generator = [firstGeneratorByte, ...Array(31).fill("00")].join(" ");
+    const template = `7F 49 50 06 0A 04 00 7F 00 07 02 02 02 02 03 81 20 ${P25519} 83 20 ${generator}`;
+    const data = `5F 29 01 00 42 09 55 54 43 41 30 30 30 30 31 ${template} 5F 20 0D 55 54 43 44 55 4D 4D 59 30 30 30 30 31`;
+    const length = data.split(" ").length.toString(16).padStart(2, "0").toUpperCase();
+    return `00 46 ${keyRef} 00 ${length} ${data} 00`;
+  }
+
+  test("generating them through opensc-tool leaves pkcs15-tool and pkcs11-tool working", async () => {
+    const statuses = await sendApdus([SELECT_HSM, VERIFY_USER_PIN, generate25519("20", "58"), generate25519("21", "09")]);
+    expect(statuses).toEqual(["9000", "9000", "9000", "9000"]);
+
+    const listing = await pkcs15Tool(["-D"]);
+    expectSuccess(listing);
+    expect(listing.stdout).toContain("Private EC Key [p384]");
+
+    const objects = await withLogin(["--list-objects", "--type", "privkey"]);
+    expectSuccess(objects);
+    expect(objects.stdout).toContain("p521");
+  });
+});
