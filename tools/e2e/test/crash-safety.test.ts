@@ -318,6 +318,7 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
   let triesBound = USER_PIN_RETRIES;
   let nextId = 1;
   let killedMidCommand = 0;
+  let killedMidVerify = 0;
 
   for (let round = 0; round < ROUNDS; round++) {
     device = await startDevice();
@@ -350,7 +351,7 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
       if (kind < 0.2 && triesBound > 1) {
         const response = await device.send(verifyApdu(WRONG_PIN));
         if (!response) {
-          killedMidCommand++;
+          killedMidVerify++;
           break;
         }
         expect(response.sw & 0xfff0).toBe(0x63c0);
@@ -384,6 +385,6 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
   }
 
   const elapsed = Date.now() - started;
-  console.log(`crash-safety: ${ROUNDS} rounds, ${acknowledged.size} keys acknowledged, ${killedMidCommand} commands cut off, ${elapsed} ms`);
+  console.log(`crash-safety: ${ROUNDS} rounds, ${acknowledged.size} keys acknowledged, ${killedMidCommand} key commands and ${killedMidVerify} wrong VERIFYs cut off, ${elapsed} ms`);
   expect(acknowledged.size).toBeGreaterThan(0);
 });
