@@ -10,9 +10,12 @@
  * CTR, AES-XTS, ChaCha20-Poly1305, HMAC-SHA-1/2, HKDF-SHA-256/384/512, PBKDF2, the X9.63 KDF, or the
  * HD cipher keyed by the pending SLIP-21 node.
  *
- * Status words: unknown P2 6B00; a key that is not a secret key 6400 (a key-type mismatch);
- * missing or unknown OID, wrong key or IV length, malformed parameters and bad lengths 6700;
- * CBC input not a multiple of 16, short XTS input and GCM/CCM tag mismatch 6400.
+ * Status words:
+ *   6B00  unknown P2
+ *   6400  an RSA or EC key (a key-type mismatch), extended CBC input that is not whole blocks,
+ *         XTS input under 16 bytes, a GCM or CCM tag mismatch
+ *   6700  a missing or unknown OID, a wrong key, IV or nonce length, malformed KDF parameters,
+ *         fixed CBC input that is not whole blocks, a ChaCha20-Poly1305 tag mismatch
  */
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { AES_BLOCK, AEAD_TAG_BYTES, aesCmac, aesDecrypt, aesEncrypt, aesXts, AuthenticationError, type AesMode } from "../crypto/aes-modes.ts";
