@@ -60,7 +60,7 @@ function extendedCase4(header: string, data: Uint8Array): string {
   return withExtendedLc(header, toHex(data)) + "0000";
 }
 
-/** The private components of a blob's key, as the device would hold them. */
+/** Returns the private components of a blob's key, as the device stores them. */
 function privateParts(key: KeyBlobKey): Uint8Array[] {
   if (key.type === "aes") return [key.key];
   if (key.type === "ec") return [key.d];
@@ -132,7 +132,7 @@ it("no data file holds a private key, PIN, DKEK or MKEK", async () => {
       expect(contains(content, secret), `${path} contains ${what}`).toBe(false);
     }
   }
-  // The scan sees public bytes: the imported RSA modulus is in the CV request of key 10.
+  // The scan finds public bytes: the imported RSA modulus is in the CV request of key 10.
   const contents = await Promise.all(files.map((path) => readFile(path)));
   expect(contents.some((content) => contains(new Uint8Array(content), b64(rsa.n)))).toBe(true);
   expect((await stat(join(root, "device.secret"))).mode & 0o077).toBe(0);

@@ -1,8 +1,8 @@
 // Crash safety: the device is killed with SIGKILL at random moments while it
 // generates and imports keys and checks PINs, and restarted on the same data
 // directory. Every key whose command returned 9000 must still be there and
-// sign, no key may be half there, and the user PIN retry counter may never be
-// higher than the last answer allowed.
+// sign, and no key may be half there. The user PIN retry counter may never be
+// higher than the last response allowed.
 //
 // The test speaks the vpcd protocol itself on a port of its own (2-byte length,
 // then an APDU or a 1-byte control code), so pcscd is not involved and rounds
@@ -172,7 +172,10 @@ async function startDevice(): Promise<Device> {
 
 function tlv(tag: number, value: Buffer): Buffer {
   const tagBytes = tag > 0xff ? Buffer.from([tag >> 8, tag & 0xff]) : Buffer.from([tag]);
-  const length = value.length < 0x80 ? Buffer.from([value.length]) : value.length < 0x100 ? Buffer.from([0x81, value.length]) : Buffer.from([0x82, value.length >> 8, value.length & 0xff]);
+  let length: Buffer;
+  if (value.length < 0x80) length = Buffer.from([value.length]);
+  else if (value.length < 0x100) length = Buffer.from([0x81, value.length]);
+  else length = Buffer.from([0x82, value.length >> 8, value.length & 0xff]);
   return Buffer.concat([tagBytes, length, value]);
 }
 
@@ -224,7 +227,7 @@ function publicKeyOf(point: Buffer): KeyObject {
   });
 }
 
-/** A P-256 key made on the host and its blob under DKEK. */
+/** Makes a P-256 key on the host and returns its blob under DKEK and its public point. */
 function importedKey(): { blob: Uint8Array; point: Buffer } {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const jwk = privateKey.export({ format: "jwk" }) as Record<string, string>;
