@@ -43,10 +43,7 @@ export interface Button {
  */
 export async function startButton(settings: ButtonSettings, tokenFile: string, logger: Logger, writeLine: (line: string) => void): Promise<Button> {
   const led = new LedStatus();
-  led.subscribe((event) => {
-    logger.debug("led", { state: event.state });
-    if (settings.ledStatus) writeLine(formatLedLine(event));
-  });
+  if (settings.ledStatus) led.subscribe((event) => writeLine(formatLedLine(event)));
 
   if (settings.autoConfirm) {
     logger.warn("press-to-confirm: --auto-confirm confirms every key operation without asking anyone");
