@@ -1,6 +1,7 @@
 // The algorithms PKCS#11 exposes, through OpenSC's pkcs11-tool with openssl checking every result:
-// EC key generation on brainpoolP256r1, secp384r1 and secp521r1, ECDSA-SHA384 and
-// SHA512-RSA-PKCS-PSS signatures, RSA-PKCS-OAEP decryption and ECDH with an openssl peer key.
+// EC key generation on brainpoolP256r1, secp384r1 and secp521r1, ECDSA and RSA PKCS#1 v1.5 and
+// PSS signatures with each hash, RSA-PKCS-OAEP decryption with each hash, and ECDH with openssl
+// peer keys. opensc-tool then drives the symmetric keys and 25519 keys that PKCS#11 cannot reach.
 // The tests run in order on one card and each relies on the keys the earlier ones made.
 
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -100,6 +101,22 @@ describe("signatures verified by openssl", () => {
     expect(verified).toContain("Verified OK");
   });
 
+  for (const [hash, length] of [["SHA1", 20], ["SHA224", 28], ["SHA256", 32], ["SHA384", 48]] as const) {
+    test(`${hash}-RSA-PKCS and ${hash}-RSA-PKCS-PSS`, async () => {
+      const digest = hash.toLowerCase();
+      expectSuccess(await withLogin(["--sign", "--mechanism", `${hash}-RSA-PKCS`, "--id", "14", "-i", "msg.txt", "-o", `pkcs1-${digest}.sig`]));
+      expect(await openssl(["dgst", `-${digest}`, "-verify", "rsa.pem", "-signature", `pkcs1-${digest}.sig`, "msg.txt"])).toContain("Verified OK");
+
+      expectSuccess(await withLogin(["--sign", "--mechanism", `${hash}-RSA-PKCS-PSS`, "--id", "14", "-i", "msg.txt", "-o", `pss-${digest}.sig`]));
+      const verified = await openssl([
+        "dgst", `-${digest}`, "-verify", "rsa.pem", "-signature", `pss-${digest}.sig`,
+        "-sigopt", "rsa_padding_mode:pss", "-sigopt", `rsa_pss_saltlen:${length}`, "-sigopt", `rsa_mgf1_md:${digest}`,
+        "msg.txt",
+      ]);
+      expect(verified).toContain("Verified OK");
+    });
+  }
+
   test("a tampered message fails openssl", async () => {
     await writeFile(file("other.txt"), MESSAGE.replace("test", "best"));
     const result = await run("openssl", ["dgst", "-sha384", "-verify", "p384.pem", "-signature", "p384.sig", "other.txt"], { cwd: work });
@@ -121,6 +138,24 @@ describe("decryption", () => {
     expectSuccess(await withLogin([...args, "-i", "secret.oaep", "-o", "secret.dec"]));
     expect((await readFile(file("secret.dec"))).equals(secret)).toBe(true);
   });
+});
+
+describe("decryption with every OAEP hash", () => {
+  for (const [p11Hash, opensslHash] of [["SHA-1", "sha1"], ["SHA224", "sha224"], ["SHA384", "sha384"], ["SHA512", "sha512"]]) {
+    test(`RSA-PKCS-OAEP with ${p11Hash}`, async () => {
+      const secret = randomBytes(24);
+      await writeFile(file(`oaep-${opensslHash}.bin`), secret);
+      await openssl([
+        "pkeyutl", "-encrypt", "-pubin", "-inkey", "rsa.pem", "-in", `oaep-${opensslHash}.bin`, "-out", `oaep-${opensslHash}.enc`,
+        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", `rsa_oaep_md:${opensslHash}`, "-pkeyopt", `rsa_mgf1_md:${opensslHash}`,
+      ]);
+
+      const mgf = `MGF1-${p11Hash.replace("-", "")}`;
+      const args = ["--decrypt", "--mechanism", "RSA-PKCS-OAEP", "--hash-algorithm", p11Hash, "--mgf", mgf, "--id", "14"];
+      expectSuccess(await withLogin([...args, "-i", `oaep-${opensslHash}.enc`, "-o", `oaep-${opensslHash}.dec`]));
+      expect((await readFile(file(`oaep-${opensslHash}.dec`))).equals(secret)).toBe(true);
+    });
+  }
 });
 
 describe("key agreement", () => {
