@@ -54,7 +54,7 @@ async function authenticate(card: PolicyCard, authenticator: Authenticator, devi
   return externalAuthenticate(card, await answerChallenge(authenticator, deviceChr, nonce));
 }
 
-/** A device with PKA 2-of-3, key 1 and all three PUKs registered, then logged out. */
+/** Sets up a device with PKA 2-of-3, key 1 and all three PUKs registered, then logs out. */
 async function setUp(options = 0x0001): Promise<{ card: PolicyCard; authenticators: Authenticator[]; deviceChr: string }> {
   const card = await openPolicyCard();
   await initializeCard(card, options, [PKA_2_OF_3]);

@@ -1,6 +1,6 @@
 // Access policies through pcscd and vpcd with OpenSC's tools and pcsc-tools'
 // scriptor: public key authentication 2-of-3 (sc-hsm-tool initializes it, an
-// interactive scriptor session answers the challenges), a usage-limited key
+// interactive scriptor session signs the challenges), a usage-limited key
 // signing through pkcs11-tool, the transport PIN, the session PIN across
 // OpenSC processes, and the EXTRAS clock. Each describe block runs its own device.
 
@@ -49,7 +49,7 @@ class Scriptor {
     this.child.stdin.write(`${apdu}\n`);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      // scriptor answers "reset" with "< OK: <ATR>", which has no " : " status text.
+      // scriptor prints "< OK: <ATR>" after "reset", a line without the " : " status text.
       const responses = parseScriptorResponses(this.output.replace(/^< OK:.*\n/gm, ""));
       if (responses.length > this.received) {
         const response = responses[this.received++];
@@ -64,7 +64,7 @@ class Scriptor {
     return (await this.send(apdu)).sw;
   }
 
-  /** Resets the card (a warm reset through pcscd) and waits until the next APDU is answered. */
+  /** Resets the card (a warm reset through pcscd) and checks that SELECT then succeeds. */
   async reset(): Promise<void> {
     this.child.stdin.write("reset\n");
     expect(await this.sw(SELECT_HSM)).toBe("9000");
@@ -87,7 +87,9 @@ function extended(header: string, data: Uint8Array, le = false): string {
 
 function tlv(tag: number, value: Uint8Array): Uint8Array {
   const tagBytes = tag > 0xff ? [tag >> 8, tag & 0xff] : [tag];
-  const length = value.length < 0x80 ? [value.length] : value.length < 0x100 ? [0x81, value.length] : [0x82, value.length >> 8, value.length & 0xff];
+  let length = [0x82, value.length >> 8, value.length & 0xff];
+  if (value.length < 0x100) length = [0x81, value.length];
+  if (value.length < 0x80) length = [value.length];
   return Uint8Array.from([...tagBytes, ...length, ...value]);
 }
 

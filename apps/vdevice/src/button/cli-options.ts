@@ -10,7 +10,7 @@ export type Reject = (message: string) => never;
 export const BUTTON_VALUE_OPTIONS = ["--confirm-port", "--confirm-timeout"] as const;
 export const BUTTON_FLAG_OPTIONS = ["--auto-confirm", "--confirm-prompt", "--led-status"] as const;
 
-/** Longest confirmation timeout, seconds. */
+/** Maximum confirmation timeout, seconds. */
 const MAX_CONFIRM_TIMEOUT_SECONDS = 600;
 
 export const BUTTON_USAGE = `  --auto-confirm        confirm every press-to-confirm request (option 0100)

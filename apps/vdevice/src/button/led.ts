@@ -28,7 +28,7 @@ export class LedStatus {
     return this.#state;
   }
 
-  /** Changes the state and tells every listener; setting the current state again is not an event. */
+  /** Changes the state and notifies every listener. Setting the current state again is not an event. */
   set(state: LedState): void {
     if (state === this.#state) return;
     this.#state = state;

@@ -1,8 +1,8 @@
 /**
  * Press-to-confirm, the virtual BOOTSEL button. While device option 0100 is
- * set, every private or secret key operation asks a PresenceConfirmer and
- * proceeds only when the owner confirms; a denial or no answer within the
- * timeout makes the command fail with 6600.
+ * set, every private or secret key operation requests confirmation from a
+ * PresenceConfirmer and proceeds only when the owner confirms. A denial, or no
+ * decision within the timeout, makes the command fail with 6600.
  *
  * Confirmation sources: ConfirmationQueue collects pending requests and lets
  * the owner answer them through the local HTTP control endpoint
@@ -31,7 +31,7 @@ export class AutoConfirmer implements PresenceConfirmer {
   }
 }
 
-/** A request waiting for the owner's answer. */
+/** A request waiting for the owner's decision. */
 export interface PendingConfirmation extends ConfirmRequest {
   id: number;
   /** Milliseconds since the Unix epoch when the request was made. */
@@ -48,7 +48,7 @@ export interface ConfirmationQueueOptions {
 }
 
 /**
- * Requests waiting for an answer, oldest first. The HSM applet runs one command
+ * Requests waiting for a decision, oldest first. The HSM applet runs one command
  * at a time, so at most one request waits in practice.
  */
 export class ConfirmationQueue implements PresenceConfirmer {
@@ -83,7 +83,7 @@ export class ConfirmationQueue implements PresenceConfirmer {
     });
   }
 
-  /** Requests waiting for an answer, oldest first. */
+  /** Requests waiting for a decision, oldest first. */
   pending(): PendingConfirmation[] {
     return [...this.#waiting.values()].map((waiting) => waiting.entry);
   }

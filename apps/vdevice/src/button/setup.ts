@@ -4,8 +4,8 @@
  * control endpoint) and the LED status line.
  *
  * The vpcd protocol carries no waiting-time extension (WTX), so the host simply
- * waits for the answer while the owner decides; the confirmation timeout must
- * stay below the client's own timeout.
+ * waits for the response while the owner decides. The confirmation timeout
+ * must therefore stay below the client's own timeout.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";

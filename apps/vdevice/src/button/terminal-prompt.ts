@@ -11,7 +11,7 @@ export interface TerminalPromptOptions {
   logger: Logger;
   /** Lines typed by the owner; defaults to standard input. */
   input?: ReadableStream<Uint8Array>;
-  /** Where the question goes; defaults to standard error. */
+  /** Output for the question; defaults to standard error. */
   write?: (text: string) => void;
 }
 
@@ -21,18 +21,18 @@ interface DenoStdio {
   stderr: { writeSync(bytes: Uint8Array): number };
 }
 
-/** Starts answering requests from the terminal; returns the function that stops it. */
+/** Starts reading the owner's decisions from the terminal and returns the function that stops it. */
 export function startTerminalPrompt(options: TerminalPromptOptions): () => void {
   const deno = (globalThis as { Deno?: DenoStdio }).Deno;
   const input = options.input ?? deno?.stdin.readable;
   if (!input) throw new Error("the terminal prompt needs standard input; run the device on Deno");
   const write = options.write ?? ((text: string) => void deno?.stderr.writeSync(new TextEncoder().encode(text)));
-  let asked: number | undefined;
+  let promptedId: number | undefined;
 
   const unsubscribe = options.queue.subscribe((pending: readonly PendingConfirmation[]) => {
     const oldest = pending[0];
-    if (oldest === undefined || oldest.id === asked) return;
-    asked = oldest.id;
+    if (oldest === undefined || oldest.id === promptedId) return;
+    promptedId = oldest.id;
     const seconds = Math.round(options.queue.timeoutMs / 1000);
     write(`\nConfirm ${describeRequest(oldest)}? Type y and Enter within ${seconds} s (anything else denies): `);
   });

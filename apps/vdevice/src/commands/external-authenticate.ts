@@ -1,6 +1,6 @@
 /**
  * EXTERNAL AUTHENTICATE (INS 82): one authenticator of public key
- * authentication answers the pending challenge. The data is its signature over
+ * authentication signs the pending challenge. The data is its signature over
  * SHA-256(device CHR ‖ challenge) with the PUK selected by MSE SET AT (P2 A4,
  * tag 83): ECDSA raw r ‖ s, or RSA PKCS#1 v1.5 / PSS as the PUK's OID says.
  *

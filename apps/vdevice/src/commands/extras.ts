@@ -1,9 +1,9 @@
 /**
  * EXTRAS (INS 64), the Pico HSM vendor commands; P1 selects the sub-command.
  *
- *   06  device options: no data returns them (2 bytes, no login needed); one
+ *   06  device options. No data returns them (2 bytes, no login needed). One
  *       byte replaces their high byte (0100 press-to-confirm, 0200 usage counter
- *       for all keys, …), except bit 0400 (secure lock), which only 3A changes (6985)
+ *       for all keys, …). Bit 0400 (secure lock) changes only through 3A (6985).
  *   0A  real-time clock: no data returns it, 8 bytes set it (policy/clock.ts)
  *   05  memory: free, used, total, number of files, flash size (u32 each)
  *   3A  secure lock: P2 01 key agreement, 02 enable, 03 unlock, 04 disable
@@ -13,8 +13,8 @@
  * Every sub-command except reading the options needs UA (6982) and then passes
  * press-to-confirm (6600).
  *
- * NOTE: the current Pico HSM firmware answers 6A86 for 0A and 05 (it moved them
- * to the rescue applet); the virtual device keeps them here, where the
+ * NOTE: the current Pico HSM firmware returns 6A86 for 0A and 05 because it
+ * moved them to the rescue applet. The virtual device keeps them here, where the
  * pypicohsm helpers send them.
  */
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";

@@ -1,6 +1,6 @@
 /**
  * GENERATE SESSION PIN (INS 5A) of the SmartCard-HSM, available only while
- * device option 0004 (session PIN) is set; otherwise the INS is unknown (6D00),
+ * device option 0004 (session PIN) is set. Otherwise the INS is unknown (6D00),
  * as on the Pico HSM firmware, which removed the command.
  *
  *   80 5A 01 81 00   returns a new 16-byte session PIN for the user PIN verified

@@ -1,7 +1,7 @@
 /**
  * Public key authentication (PKA, n-of-m): INITIALIZE tag 93 registers `total`
  * slots for public keys (PUKs) of authenticators, of which `required` must
- * answer a challenge before the user is authenticated (UA).
+ * sign a challenge before the user is authenticated (UA).
  *
  * Persistent: `pka/config` (total, required) and `pka/slot/N` (the content of
  * the authenticated CV request a PUK was registered with, 7F21 ‖ 42 ‖ 5F37).

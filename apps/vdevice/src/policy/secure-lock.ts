@@ -1,8 +1,8 @@
 /**
  * Secure lock (device option 0400): binds the device to one host secret.
  *
- * Key agreement (EXTRAS 3A 01): the host sends an ephemeral P-256 point; the
- * device answers its own, and both derive 44 bytes with
+ * Key agreement (EXTRAS 3A 01): the host sends an ephemeral P-256 point, the
+ * device returns its own, and both derive 44 bytes with
  * HKDF-SHA-256(salt none, IKM = ECDH x, info = host point): bytes 0..11 are the
  * ChaCha20-Poly1305 nonce, 12..43 the key. The next 3A 02/03/04 carries the
  * 32-byte lock secret encrypted with them (AAD = host point); the agreement is

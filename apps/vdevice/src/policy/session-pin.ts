@@ -1,8 +1,7 @@
 /**
- * Session PIN (SmartCard-HSM GENERATE SESSION PIN): a random PIN the card hands
- * out after the user PIN was verified, which then opens the user session in
- * place of the user PIN until the card is reset or powered off, or the session
- * PIN is cleared. It survives SELECT of the applet, which is OpenSC's logout.
+ * Session PIN (SmartCard-HSM GENERATE SESSION PIN): a random PIN the card returns
+ * after the user PIN was verified. It then opens the user session in place of
+ * the user PIN until the card is reset or powered off, or until it is cleared. It survives SELECT of the applet, which is OpenSC's logout.
  *
  * The card keeps the user PIN only sealed under a key derived from the session
  * PIN (AES-256-GCM), so the session PIN is needed to recover it; both live in

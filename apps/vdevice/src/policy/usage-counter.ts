@@ -6,7 +6,7 @@
  * the device secret in `keyuse/NN`, with the key's binding as associated data,
  * so it opens only for that key and cannot be edited on disk. The effective
  * counter is the lower of the two, so raising the public copy gains nothing.
- * A key whose binding says "counted" opens only with the counted binding (see
+ * A key with a counter is sealed under a binding marked "counted" (see
  * keyBinding), so deleting both copies leaves a key that no longer unseals.
  *
  * NOTE: replacing the whole data directory (or `keyuse/NN`) with an older copy
