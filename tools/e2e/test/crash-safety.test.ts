@@ -22,7 +22,9 @@ import { encodeKeyBlob, type KeyBlobKey } from "@hsmkit/keystore";
 const ROUNDS = 50;
 /** Upper bound of the random delay before SIGKILL, milliseconds. */
 const MAX_KILL_DELAY_MS = 250;
-const MAX_OPERATIONS_PER_ROUND = 4;
+const MAX_OPERATIONS_PER_ROUND = 40;
+/** Key ids the loop writes to, so that later rounds replace keys as well as add them. */
+const KEY_IDS = 30;
 const USER_PIN_RETRIES = 3;
 
 const REPO_ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -79,7 +81,7 @@ class VpcdLink {
     });
   }
 
-  /** Sends a control code (1 = power on) that gets no answer. */
+  /** Sends a control code (1 = power on), which gets no response. */
   control(code: number): void {
     this.socket.write(Buffer.from([0, 1, code]));
   }
@@ -113,14 +115,14 @@ class Device {
     readonly log: () => string,
   ) {}
 
-  /** Sends an APDU (hex or bytes); undefined when the device died before answering. */
+  /** Sends an APDU (hex or bytes); undefined when the device died before it responded. */
   async send(apdu: string | Buffer): Promise<Response | undefined> {
     const response = await this.link.exchange(typeof apdu === "string" ? hex(apdu) : apdu);
     if (response === undefined || response.length < 2) return undefined;
     return { data: response.subarray(0, -2), sw: response.readUInt16BE(response.length - 2) };
   }
 
-  /** Sends an APDU that must be answered (the device is not being killed). */
+  /** Sends an APDU that must get a response (the device is not being killed). */
   async must(apdu: string | Buffer): Promise<Response> {
     const response = await this.send(apdu);
     if (!response) throw new Error(`device died during ${Buffer.from(apdu).toString("hex")}\n${this.log().slice(-3000)}`);
@@ -239,12 +241,15 @@ function importedKey(): { blob: Uint8Array; point: Buffer } {
 const MESSAGE = Buffer.from("crash safety");
 const DIGEST = createHash("sha256").update(MESSAGE).digest();
 
-/** Signs with key `keyId` and returns whether one of `points` verifies the signature; undefined when the key is absent. */
-async function signsFor(device: Device, keyId: number, points: Buffer[]): Promise<boolean | undefined> {
+/**
+ * Signs with key `keyId` and returns the point of `points` that verifies the
+ * signature, null when none does, or undefined when the key is absent (6A82).
+ */
+async function signingPoint(device: Device, keyId: number, points: Buffer[]): Promise<Buffer | null | undefined> {
   const response = await device.must(short(`8068${keyId.toString(16).padStart(2, "0")}70`, DIGEST, 0));
   if (response.sw === 0x6a82) return undefined;
-  if (response.sw !== 0x9000) return false;
-  return points.some((point) => verify("sha256", MESSAGE, publicKeyOf(point), response.data));
+  if (response.sw !== 0x9000) return null;
+  return points.find((point) => verify("sha256", MESSAGE, publicKeyOf(point), response.data)) ?? null;
 }
 
 /** Reads EF CE n (the key's CV request) and returns its public point, or undefined when the EF is absent. */
@@ -315,43 +320,53 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
   await device.exited();
   device.link.close();
 
-  /** Public points each key id may hold: the acknowledged one first, then any whose command was cut off. */
+  /** Public points key id n may hold: the last acknowledged one, and the new one of a command cut off. */
   const candidates = new Map<number, Buffer[]>();
+  /** Key ids whose GENERATE was cut off: the key, if stored, is the one its CV request in CE n names. */
+  const generateCutOff = new Set<number>();
   const acknowledged = new Map<number, Buffer>();
   let triesBound = USER_PIN_RETRIES;
-  let nextId = 1;
   let killedMidCommand = 0;
   let killedMidVerify = 0;
 
   for (let round = 0; round < ROUNDS; round++) {
     device = await startDevice();
 
-    // After the restart: the counter is not above what the last answers allow.
+    // After the restart: the counter is not above what the last responses allow.
     const tries = await remainingTries(device);
     expect(tries, `round ${round}: retry counter went up`).toBeLessThanOrEqual(triesBound);
     triesBound = tries;
     expect((await device.must(verifyApdu(USER_PIN))).sw, `round ${round}: VERIFY`).toBe(0x9000);
     triesBound = USER_PIN_RETRIES;
 
-    // Every acknowledged key signs for its public key; every listed key is whole.
+    // Every acknowledged key is listed and signs; every other listed key is whole and signs.
     const listed = await listedKeys(device);
-    const check = round % 10 === 0 || round === ROUNDS - 1 ? [...new Set([...acknowledged.keys(), ...listed])] : listed.filter((id) => id >= nextId - MAX_OPERATIONS_PER_ROUND - 1);
-    for (const id of check) {
-      // A key whose GENERATE was cut off may exist: its own CV request names its public key.
-      const points = candidates.get(id) ?? [];
-      const requested = acknowledged.has(id) || points.length > 0 ? undefined : await requestPoint(device, id);
-      const result = await signsFor(device, id, requested ? [requested] : points);
-      if (acknowledged.has(id)) expect(result, `round ${round}: acknowledged key ${id}`).toBe(true);
-      else expect(result === undefined || result === true, `round ${round}: half-written key ${id}`).toBe(true);
-    }
     for (const id of acknowledged.keys()) expect(listed, `round ${round}: key ${id} listed`).toContain(id);
+    for (const id of new Set([...acknowledged.keys(), ...listed, ...candidates.keys()])) {
+      const points = [...(candidates.get(id) ?? [])];
+      if (generateCutOff.has(id)) {
+        const requested = await requestPoint(device, id);
+        if (requested) points.push(requested);
+      }
+      const point = await signingPoint(device, id, points);
+      if (acknowledged.has(id) || listed.includes(id)) {
+        expect(point, `round ${round}: key ${id} signs for its public key`).toBeInstanceOf(Buffer);
+        // Whatever is stored now is durable: from here on it must stay.
+        acknowledged.set(id, point!);
+        candidates.set(id, [point!]);
+      } else {
+        expect(point, `round ${round}: key ${id} is absent`).toBeUndefined();
+        candidates.delete(id);
+      }
+    }
+    generateCutOff.clear();
 
-    // Operations until the kill.
+    // Operations on random key ids until the kill; some replace an acknowledged key.
     const delay = Math.floor(Math.random() * MAX_KILL_DELAY_MS);
     const timer = setTimeout(() => device.kill(), delay);
-    for (let op = 0; op < MAX_OPERATIONS_PER_ROUND && nextId < 255; op++) {
+    for (let op = 0; op < MAX_OPERATIONS_PER_ROUND; op++) {
       const kind = Math.random();
-      if (kind < 0.2 && triesBound > 1) {
+      if (kind < 0.1 && triesBound > 1) {
         const response = await device.send(verifyApdu(WRONG_PIN));
         if (!response) {
           killedMidVerify++;
@@ -360,17 +375,17 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
         expect(response.sw & 0xfff0).toBe(0x63c0);
         triesBound = response.sw & 0x0f;
         const login = await device.send(verifyApdu(USER_PIN));
-        if (!login) {
-          triesBound = USER_PIN_RETRIES;
-          break;
-        }
         triesBound = USER_PIN_RETRIES;
+        if (!login) break;
         continue;
       }
 
-      const id = nextId++;
-      const imported = kind < 0.6 ? importedKey() : undefined;
-      if (imported) candidates.set(id, [imported.point]);
+      const id = 1 + Math.floor(Math.random() * KEY_IDS);
+      const previous = acknowledged.get(id);
+      const imported = kind < 0.55 ? importedKey() : undefined;
+      candidates.set(id, [...(previous ? [previous] : []), ...(imported ? [imported.point] : [])]);
+      if (!imported) generateCutOff.add(id);
+
       const response = await device.send(imported ? unwrapApdu(id, imported.blob) : generateApdu(id));
       if (!response) {
         killedMidCommand++;
@@ -378,6 +393,7 @@ test(`${ROUNDS} SIGKILL rounds lose no acknowledged key and no PIN guess`, { tim
       }
       expect(response.sw, `round ${round}: key ${id}`).toBe(0x9000);
       const point = imported ? imported.point : publicPointOf(response.data);
+      generateCutOff.delete(id);
       candidates.set(id, [point]);
       acknowledged.set(id, point);
     }
