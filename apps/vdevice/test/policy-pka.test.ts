@@ -4,7 +4,7 @@ import { encodeTlv } from "@hsmkit/tlv";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { brainpoolP256r1 } from "@noble/curves/misc.js";
 import { p256 } from "@noble/curves/nist.js";
-import { ecDomainFromNoble, ID_TA_ECDSA_SHA_256, ID_RI_ECDH_SHA_256 } from "@hsmkit/cvc";
+import { ecDomainFromNoble, ecdsaSigner, encodeAuthenticatedRequest, ID_RI_ECDH_SHA_256, ID_TA_ECDSA_SHA_256, signCertificate } from "@hsmkit/cvc";
 import { beforeEach, describe, expect, test } from "vitest";
 import {
   answerChallenge,
@@ -17,7 +17,9 @@ import {
   toHex,
   type Authenticator,
   type PolicyCard,
+  wrapDevice,
 } from "./policy-fixture.ts";
+import { openCardWithState } from "./hsm-harness.ts";
 
 const KEY_ID = 1;
 const PKA_2_OF_3 = encodeTlv(0x93, Uint8Array.of(3, 2));
@@ -304,3 +306,36 @@ function findInnerSignature(content: Uint8Array): number {
   }
   throw new Error("no inner signature found");
 }
+
+describe("PUK outer signature", () => {
+  async function stateCard() {
+    const { card, state } = await openCardWithState();
+    const policyCard = wrapDevice(card.device);
+    await initializeCard(policyCard, 0x0001, [PKA_2_OF_3]);
+    return { card: policyCard, state };
+  }
+
+  async function requestSignedOutside(outerCar: string, sign: (message: Uint8Array) => Promise<Uint8Array>): Promise<Authenticator> {
+    const privateKey = p256.utils.randomSecretKey();
+    const publicKey = { kind: "ec" as const, oid: ID_TA_ECDSA_SHA_256, domain: ecDomainFromNoble(p256), point: p256.getPublicKey(privateKey, false) };
+    const inner = await signCertificate({ car: "DEPUKALICE01", publicKey, chr: "DEPUKALICE01" }, ecdsaSigner(p256, privateKey));
+    const outer = await encodeAuthenticatedRequest(inner, outerCar, sign);
+    const headerLength = outer[1] < 0x80 ? 2 : 2 + (outer[1] & 0x7f);
+    return { chr: "DEPUKALICE01", privateKey, registration: outer.slice(headerLength) };
+  }
+
+  test("a known CAR with a valid signature registers", async () => {
+    const { card, state } = await stateCard();
+    const deviceChr = await readDeviceChr(card);
+    const authenticator = await requestSignedOutside(deviceChr, (message) => state.device.signWithDeviceKey(message));
+    expect((await register(card, authenticator)).sw).toBe(0x9000);
+  });
+
+  test("a known CAR with a forged signature is 6985", async () => {
+    const { card } = await stateCard();
+    const deviceChr = await readDeviceChr(card);
+    const authenticator = await requestSignedOutside(deviceChr, ecdsaSigner(p256, p256.utils.randomSecretKey()));
+    expect((await register(card, authenticator)).sw).toBe(0x6985);
+    expect(await status(card)).toBe("03030200 9000");
+  });
+});
