@@ -19,6 +19,7 @@ import { firstTlv, flatTlvs } from "../hsm/tlv-walk.ts";
 import { decipherScheme, type DecipherScheme } from "../keys/algorithms.ts";
 import { findDeep, TAG_PUBLIC_KEY_TEMPLATE } from "../keys/key-template.ts";
 import { loadAsymmetricKey } from "../keys/private-key.ts";
+import { deriveDomainDkek } from "../policy/xkek.ts";
 
 /** The uncompressed-point marker the SmartCard-HSM puts before the ECDH result (OpenSC strips it). */
 const POINT_MARKER = 0x04;
@@ -57,7 +58,7 @@ async function agreeEcdh(ctx: CommandContext, info: KeyInfo): Promise<AppletResp
 /**
  * Algorithm 84: ECDH with the public key (7F49/86) of a peer CV certificate
  * whose extension 65 carries the key-domain UID; the result would become that
- * key domain's DKEK. The usage counter is not decremented, as on the firmware.
+ * key domain's DKEK (policy/xkek.ts). The usage counter is decremented.
  */
 async function agreeXkek(ctx: CommandContext, info: KeyInfo): Promise<AppletResponse> {
   const tlvs = flatTlvs(ctx.apdu.data);
@@ -65,14 +66,17 @@ async function agreeXkek(ctx: CommandContext, info: KeyInfo): Promise<AppletResp
   const point = publicKey && firstTlv(publicKey, 0x86);
   if (point === undefined) throw new CardError(SW.REFERENCE_DATA_NOT_USABLE, "algorithm 84 needs a CV certificate with public point 7F49/86");
 
-  const shared = await sharedSecret(ctx, info, point);
-  shared.fill(0);
-
   const uid = keyDomainUid(findDeep(tlvs, 0x65));
   if (uid === undefined) throw new CardError(SW.WRONG_LENGTH, "the peer certificate has no key-domain UID extension");
 
-  // TODO: key domains have no XKEK UID yet, so no domain can match and no DKEK is derived.
-  throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, "no key domain has the XKEK UID of the peer certificate");
+  const shared = await sharedSecret(ctx, info, point);
+  try {
+    await deriveDomainDkek(ctx, info, uid, shared);
+  } finally {
+    shared.fill(0);
+  }
+  await ctx.finishKeyUse(info);
+  return {};
 }
 
 /** Runs ECDH with `peerPoint`. An RSA or AES key is 6984, like a point that is not on the key's curve. */

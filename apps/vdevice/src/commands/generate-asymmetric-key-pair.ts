@@ -17,6 +17,8 @@ import { cvcPublicKeyOf } from "../keys/cvc-public-key.ts";
 import { findReference, parseKeyPairSpec, TAG_CAR, TAG_CHR, type KeyPairSpec } from "../keys/key-template.ts";
 import { encodeAsymmetricKey, type AsymmetricKey } from "../keys/private-key.ts";
 import { buildAuthenticatedRequest } from "../keys/request.ts";
+import { readDomainUid } from "../policy/xkek.ts";
+import { keyDomainUidExtension, type CvcExtension } from "@hsmkit/cvc";
 
 export const generateAsymmetricKeyPair: CommandHandler = async (ctx) => {
   const keyId = ctx.apdu.p1;
@@ -26,7 +28,7 @@ export const generateAsymmetricKeyPair: CommandHandler = async (ctx) => {
   const tlvs = ctx.dataTlvs();
   const spec = parseKeyPairSpec(tlvs);
   const meta = ctx.newKeyMetadata(tlvs);
-  if (spec.type !== "rsa") checkXkekRequest(tlvs, meta);
+  const extensions = spec.type === "rsa" ? undefined : await xkekExtensions(ctx, tlvs, meta);
   ctx.requireKeyMaterial();
 
   const { key, info } = await generate(keyId, spec, meta);
@@ -37,6 +39,7 @@ export const generateAsymmetricKeyPair: CommandHandler = async (ctx) => {
       car: findReference(tlvs, TAG_CAR) ?? deviceChr,
       chr: findReference(tlvs, TAG_CHR) ?? deviceChr,
       publicKey: cvcPublicKeyOf(info),
+      extensions,
     },
     key,
     { chr: deviceChr, sign: (message) => ctx.signWithDeviceKey(message) },
@@ -90,11 +93,12 @@ function responseOf(ctx: CommandContext, request: Uint8Array): AppletResponse {
 const MAX_KEY_DOMAIN = 16;
 
 /**
- * Checks the request for an XKEK exchange key (tag 91 lists algorithm 84): tag
- * 92 must name a key domain up to 16 that has an XKEK UID, else 6700.
+ * Returns the extension of an XKEK exchange key's request (tag 91 lists
+ * algorithm 84): the UID of the key domain in tag 92, which must be up to 16
+ * and have an XKEK UID, else 6700. Other keys get no extension.
  */
-function checkXkekRequest(tlvs: FlatTlv[], meta: KeyMetadata): void {
-  if (!meta.algorithms?.includes(ALGORITHM.EC_DH_XKEK)) return;
+async function xkekExtensions(ctx: CommandContext, tlvs: FlatTlv[], meta: KeyMetadata): Promise<CvcExtension[] | undefined> {
+  if (!meta.algorithms?.includes(ALGORITHM.EC_DH_XKEK)) return undefined;
 
   const domain = tlvs.find((tlv) => tlv.tag === 0x92)?.value;
   if (domain === undefined || domain.length === 0) {
@@ -102,8 +106,9 @@ function checkXkekRequest(tlvs: FlatTlv[], meta: KeyMetadata): void {
   }
   if (domain[0] > MAX_KEY_DOMAIN) throw new CardError(SW.WRONG_LENGTH, `key domain ${domain[0]} out of range 0..${MAX_KEY_DOMAIN}`);
 
-  // TODO: key domains have no XKEK UID yet, so no XKEK exchange key can be requested; the request would carry its UID in extension 65.
-  throw new CardError(SW.WRONG_LENGTH, `key domain ${domain[0]} has no XKEK UID`);
+  const uid = await readDomainUid(ctx, domain[0]);
+  if (uid === undefined) throw new CardError(SW.WRONG_LENGTH, `key domain ${domain[0]} has no XKEK UID`);
+  return [keyDomainUidExtension(uid)];
 }
 
 function minimalBytes(value: bigint): Uint8Array {

@@ -3,6 +3,7 @@
  * - P1 00 with data: import one 32-byte DKEK share (no login needed);
  * - P1 00 without data: status;
  * - P1 01: create a DKEK domain expecting t shares (data = t);
+ * - P1 02: register XKEK key-domain membership (policy/xkek.ts), answer + UID;
  * - P1 03: delete the domain (returns 6A88 on success, as the firmware);
  * - P1 04: clear the domain's DKEK.
  * Every answer but P1 03's is total ‖ outstanding ‖ KCV (8 bytes).
@@ -10,6 +11,7 @@
 import { CardError, SW } from "@hsmkit/apdu";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
 import { DKEK_LENGTH, KeyDomains, type DomainState } from "../hsm/key-domains.ts";
+import { deleteDomainUid, registerMembership } from "../policy/xkek.ts";
 
 export const importDkekShare: CommandHandler = async (ctx) => {
   const { p1, p2 } = ctx.apdu;
@@ -29,8 +31,9 @@ export const importDkekShare: CommandHandler = async (ctx) => {
       return { sw: SW.REFERENCED_DATA_NOT_FOUND };
     case 0x04:
       return { data: KeyDomains.statusBytes(await ctx.domains.clear(p2, state)) };
+    case 0x02:
+      return { data: await registerMembership(ctx, p2, state) };
     default:
-      // TODO: P1 02 (XKEK key-domain membership) and the XKEK UID in the responses are not implemented.
       throw new CardError(SW.INCORRECT_P1P2, `KEY DOMAIN: P1 ${p1.toString(16).padStart(2, "0")} not supported`);
   }
 };
@@ -64,4 +67,5 @@ async function deleteDomain(ctx: CommandContext, domain: number, state: DomainSt
     if (key?.meta.domain === domain) throw new CardError(SW.FILE_ALREADY_EXISTS, `key ${id} belongs to key domain ${domain}`);
   }
   await ctx.domains.remove(domain);
+  await deleteDomainUid(ctx, domain);
 }

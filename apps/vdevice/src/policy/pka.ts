@@ -150,12 +150,12 @@ export async function checkPukRequest(ctx: CommandContext, content: Uint8Array):
  * the outer CAR (6985 when it does not verify). A CAR the trust store does not
  * hold is accepted with a warning, as the firmware accepts every request.
  */
-async function checkOuterSignature(ctx: CommandContext, request: AuthenticatedRequest): Promise<void> {
+export async function checkOuterSignature(ctx: CommandContext, request: AuthenticatedRequest): Promise<void> {
   const entries = await loadTrustStore(ctx.objects);
   const issuer = findByChr(entries, request.outerCar);
   if (!issuer) {
     // NOTE: rejecting unknown CARs would break clients that register PUKs without first running PSO VERIFY CERTIFICATE.
-    ctx.log.warn("PUK registered without a known outer CAR: its origin is unchecked", { car: request.outerCar });
+    ctx.log.warn("authenticated request accepted without a known outer CAR: its origin is unchecked", { car: request.outerCar });
     return;
   }
 
@@ -163,9 +163,9 @@ async function checkOuterSignature(ctx: CommandContext, request: AuthenticatedRe
   try {
     valid = await verifyCvSignature(request, issuer.certificate.body.publicKey, { domain: inheritedDomain(entries, issuer.certificate) });
   } catch (error) {
-    throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `PUK AUTH: the outer signature cannot be checked: ${describe(error)}`);
+    throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `the outer signature cannot be checked: ${describe(error)}`);
   }
-  if (!valid) throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `PUK AUTH: the outer signature does not verify with ${request.outerCar}`);
+  if (!valid) throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `the outer signature does not verify with ${request.outerCar}`);
 }
 
 function checkPukKey(key: CvcPublicKey): void {
