@@ -3,8 +3,8 @@
  * derive the same DKEK by ECDH, without custodians.
  *
  * Membership (KEY DOMAIN P1 02): the data is the content of the group-signer
- * key's (GSK) authenticated request (7F21 ‖ 42 ‖ 5F37) followed by 54, the
- * GSK's signature over SHA-256(54 ‖ X), X being the x coordinate of this
+ * key's (GSK) authenticated request (7F21 ‖ 42 ‖ 5F37) followed by 54. That is
+ * the GSK's signature over SHA-256(54 ‖ X), where X is the x coordinate of this
  * device's key. The GSK public point without its 04 prefix becomes the
  * domain's UID, kept in `xkek/uid/N`. A domain without shares is set up to
  * expect one.
@@ -13,6 +13,9 @@
  * exchange-key certificate carries the UID in extension 65; the x coordinate of
  * the ECDH result becomes the DKEK of the domain with that UID, which is then
  * complete (1 of 1), so WRAP works in it.
+ *
+ * NOTE: the peer certificate's own signature is not checked, as on the
+ * firmware; only its UID has to match the domain of the exchange key.
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import { decodeAuthenticatedRequest, verifyProofOfPossession, verifySignature, type AuthenticatedRequest } from "@hsmkit/cvc";
