@@ -76,6 +76,24 @@ describe("confirmation queue", () => {
     expect(queue.pending().length).toBe(0);
   });
 
+  test("deny stops WRAP KEY and BIP/SLIP", async () => {
+    const asked: string[] = [];
+    const confirmer: PresenceConfirmer = {
+      confirm: async (request) => {
+        asked.push(request.operation);
+        return request.operation.startsWith("WRAP") || request.operation.startsWith("BIP") ? "denied" : "confirmed";
+      },
+    };
+    const card = await openPolicyCard({ presence: confirmer });
+    // Tag 92 = 0 gives key domain 0 a random DKEK at once, so WRAP KEY reaches the button.
+    await initializeCard(card, OPTIONS_WITH_BUTTON, [Uint8Array.of(0x92, 0x01, 0x00)]);
+    expect(await generateEcKey(card, KEY_ID)).toBe("9000");
+
+    expect(await card.sw("80720192 000000")).toBe("6600");
+    expect(await card.sw("804A0100")).toBe("6600");
+    expect(asked).toEqual(["WRAP KEY", "BIP/SLIP master creation"]);
+  });
+
   test("without option 0100 nothing waits", async () => {
     const queue = new ConfirmationQueue({ timeoutMs: 100 });
     const card = await buttonCard(queue, undefined, 0x0001);

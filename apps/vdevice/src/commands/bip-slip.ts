@@ -12,6 +12,7 @@
  * master. Every P1 needs user authentication (6982) and, to open the
  * master, a PIN session (6400). The path encoding is in hd/path-tlv.ts.
  */
+import { confirmPresence } from "../policy/press-to-confirm.ts";
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { MAX_SEED_BYTES, MIN_SEED_BYTES, Slip10Node, Slip21Node } from "@hsmkit/hd-keys";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
@@ -63,6 +64,7 @@ async function createMaster(ctx: CommandContext, type: HdType, id: number): Prom
     throw new CardError(SW.WRONG_LENGTH, `HD seed must be ${MIN_SEED_BYTES} to ${MAX_SEED_BYTES} bytes, or absent for a random one; got ${seed.length} bytes`);
   }
   ctx.requireKeyMaterial();
+  await confirmPresence(ctx, { operation: "BIP/SLIP master creation" });
 
   const master = masterFromSeed(type, seed);
   seed.fill(0);
@@ -100,6 +102,7 @@ async function deriveFromPath(ctx: CommandContext): Promise<DerivedHdNode> {
     throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `HD master ${path.masterId} does not exist: create it with BIP/SLIP P1 01, 02 or 03`);
   }
   ctx.requireKeyMaterial();
+  await confirmPresence(ctx, { operation: "BIP/SLIP derivation" });
 
   const master = await loadMaster(ctx.keystore, path.masterId);
   try {

@@ -13,6 +13,7 @@ import { CardError, SW } from "@hsmkit/apdu";
 import { encodeKeyBlob, type KeyBlobKey } from "@hsmkit/keystore";
 import type { CommandContext, CommandHandler, KeyInfo } from "../hsm/context.ts";
 import { loadAsymmetricKey } from "../keys/private-key.ts";
+import { confirmPresence } from "../policy/press-to-confirm.ts";
 import { ecBlobKey, rsaBlobKey } from "../keys/wrapped-key.ts";
 
 /** P2 of WRAP KEY, and the algorithm identifier a key's tag 91 must list to be wrappable. */
@@ -33,6 +34,7 @@ export const wrapKey: CommandHandler = async (ctx) => {
     throw new CardError(SW.CONDITIONS_NOT_SATISFIED, `WRAP KEY: key ${keyId} does not allow wrapping (algorithm 92 not in its tag 91)`);
   }
   ctx.requireKeyMaterial();
+  await confirmPresence(ctx, { operation: "WRAP KEY", keyId });
 
   const dkek = await ctx.domains.loadDkek(domain);
   if (!dkek) throw new CardError(SW.REFERENCED_DATA_NOT_FOUND, `WRAP KEY: the DKEK of key domain ${domain} is missing`);
