@@ -25,6 +25,7 @@ import { hdCipher } from "../hd/cipher.ts";
 import { MAX_RESPONSE_DATA } from "../hsm/constants.ts";
 import type { CommandContext, CommandHandler, KeyInfo } from "../hsm/context.ts";
 import { firstTlv, flatTlvs, type FlatTlv } from "../hsm/tlv-walk.ts";
+import { confirmPresence } from "../policy/press-to-confirm.ts";
 
 /** Algorithm bytes (P2) of CIPHER SYMMETRIC. */
 export const CIPHER_ALGORITHM = {
@@ -305,8 +306,12 @@ function isHdCipher(oid: Uint8Array): boolean {
   return oidKey(oid) === HD_CIPHER_OID;
 }
 
-/** AES-256-CBC keyed by the pending SLIP-21 node (consumed even on failure); P1 is ignored and no key checks apply. */
-function runHdCipher(ctx: CommandContext, request: ExtendedRequest, encrypt: boolean): AppletResponse {
+/**
+ * AES-256-CBC keyed by the pending SLIP-21 node (consumed even on failure). P1 is ignored and no
+ * key checks apply, but press-to-confirm does (6600).
+ */
+async function runHdCipher(ctx: CommandContext, request: ExtendedRequest, encrypt: boolean): Promise<AppletResponse> {
+  await confirmPresence(ctx, { operation: "CIPHER SYMMETRIC with the HD node" });
   const data = hdCipher(ctx.session, { input: request.input, iv: request.iv, aad: request.parameters }, encrypt);
   return { data };
 }
