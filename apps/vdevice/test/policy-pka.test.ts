@@ -104,13 +104,19 @@ describe("PKA configuration", () => {
     expect((await register(card, alice)).sw).toBe(0x6a82);
   });
 
-  test("registration needs a PIN session", async () => {
+  test("registration needs no PIN while slots are free", async () => {
     const card = await openPolicyCard();
     await initializeCard(card, 0x0001, [PKA_2_OF_3]);
     await card.select();
-    const alice = await createAuthenticator("DEPUKALICE01");
-    expect((await register(card, alice)).sw).toBe(0x6982);
-    expect(await status(card)).toBe("03030200 9000");
+
+    for (const [index, name] of ["DEPUKALICE01", "DEPUKBOB0001", "DEPUKCAROL01"].entries()) {
+      const response = await register(card, await createAuthenticator(name));
+      expect(response.sw, name).toBe(0x9000);
+      expect(await status(card), name).toBe(`03${String(2 - index).padStart(2, "0")}0200 9000`);
+    }
+
+    expect((await register(card, await createAuthenticator("DEPUKMALLET1"))).sw).toBe(0x6a84);
+    expect(await status(card)).toBe("03000200 9000");
   });
 
   test("tag 93 out of range is 6A80", async () => {

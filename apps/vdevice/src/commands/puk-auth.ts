@@ -2,8 +2,8 @@
  * PUK AUTH (INS 54): registers and queries the public keys (PUKs) of public
  * key authentication.
  *
- *   P1 00, P2 00, data   register into the first empty slot (PS or SS, 6982;
- *                        no empty slot 6A84)
+ *   P1 00, P2 00, data   register into the first empty slot, with or without a
+ *                        PIN session (no empty slot 6A84)
  *   P1 01, P2 slot, data replace the PUK in a slot (PS or SS; option 0008,
  *                        else 6985; slot ≥ total 6A86)
  *   P1 02, P2 slot       CHR of the PUK in the slot: 9000, or 9001 when it
@@ -12,6 +12,11 @@
  *
  * The data is the content of an authenticated CV request (7F21 ‖ 42 ‖ 5F37).
  * Without PKA configured: 6A82 with data, 6A86 without.
+ *
+ * Registration needs no PIN, unlike the Pico HSM firmware (PS or SS, 6982):
+ * OpenSC's `sc-hsm-tool --register-public-key` sends none, as the SmartCard-HSM
+ * expects. The window closes once every slot is taken; until then the device
+ * cannot be used, because the quorum cannot be reached.
  */
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
 import { OPTION } from "../hsm/constants.ts";
@@ -44,7 +49,6 @@ export const pukAuth: CommandHandler = async (ctx) => {
 
 async function register(ctx: CommandContext, config: PkaConfig, p2: number, content: Uint8Array): Promise<void> {
   if (p2 !== 0x00) throw new CardError(SW.INCORRECT_P1P2, `PUK AUTH: register needs P2 00, got ${hex(p2)}`);
-  requirePinSession(ctx);
 
   if ((await countEmptySlots(ctx.keystore, config)) === 0) throw new CardError(SW.NOT_ENOUGH_MEMORY, "PUK AUTH: every PUK slot is taken");
   const request = await checkPukRequest(ctx, content);
