@@ -59,7 +59,8 @@ async function startTwoDevices(): Promise<void> {
   const startArgs = manifest.scripts.start.trim().split(/\s+/).slice(1);
   const deviceArgs = DEVICES.flatMap(({ name, slot }) => [
     "--device",
-    `name=${name},slot=${slot},data-dir=${join(workDir, name)},secret-file=${join(workDir, `${name}.secret`)}`,
+    // One shared issuer puts both devices under one root, as PKA registration needs.
+    `name=${name},slot=${slot},data-dir=${join(workDir, name)},secret-file=${join(workDir, `${name}.secret`)},issuer=${join(workDir, "issuer")}`,
   ]);
 
   child = spawn(DENO, [...startArgs, ...deviceArgs, "--log-level", "debug"], { cwd: VDEVICE_DIR, stdio: ["ignore", "pipe", "pipe"] });
@@ -125,6 +126,26 @@ describe("two devices in one process", () => {
       expect(labels, `objects on ${reader}`).toContain(`${name}-key`);
       for (const label of others) expect(labels, `objects on ${reader}`).not.toContain(label);
     }
+  });
+
+  test("sc-hsm-tool registers the other device's key for PKA", async () => {
+    const [authenticator, device] = DEVICES;
+    const request = join(workDir, "authenticator.cvreq");
+    expectSuccess(await run("sc-hsm-tool", ["--reader", authenticator.reader, "--export-for-pub-key-auth", request, "--key-reference", "1"]));
+
+    expectSuccess(
+      await run("sc-hsm-tool", [
+        "--reader", device.reader, "--initialize", "--so-pin", SO_PIN, "--pin", USER_PIN,
+        "--public-key-auth", "1", "--required-pub-keys", "1",
+      ]),
+    );
+    const registered = await run("sc-hsm-tool", ["--reader", device.reader, "--register-public-key", request]);
+    expectSuccess(registered);
+    expect(registered.stdout).toMatch(/Missing public keys:\s*0/);
+
+    const status = await run("sc-hsm-tool", ["--reader", device.reader, "--public-key-auth-status"]);
+    expect(status.stdout).toMatch(/Number of public keys:\s*1/);
+    expect(status.stdout).toMatch(/Missing public keys:\s*0/);
   });
 
   test("each device writes only its own data directory", async () => {
