@@ -19,7 +19,7 @@ export const HELP = `usage: flasher COMMAND [options]
         --port DEVICE           its serial device, e.g. /dev/ttyACM0
         --vendor-signed         the image is the vendor-signed release (needed on a secure chip)
   uf2 info FILE.uf2             show blocks, family and address range
-  uf2 convert IN OUT            .bin to .uf2 (needs --family rp2040|rp2350-arm-s|rp2350-riscv,
+  uf2 convert IN OUT            .bin to .uf2 (needs --family rp2040|rp2350-arm-s|rp2350-riscv|absolute|data,
                                 optional --base ADDRESS, default 0x10000000) or .uf2 to .bin
   rescue info                   identity, PHY record, flash use and secure-boot state
   rescue phy [changes]          show, or change and write, the PHY record:

@@ -133,8 +133,12 @@ function rejectSharedState(devices: readonly DeviceSettings[]): void {
     ];
     for (const claim of claims) {
       const owner = seen.get(claim);
-      if (owner !== undefined) throw new UsageError(`devices ${owner} and ${device.name} share the ${claim}: give each device its own`);
-      seen.set(claim, device.name);
+      if (owner === undefined) {
+        seen.set(claim, device.name);
+        continue;
+      }
+      if (owner === device.name) throw new UsageError(`two devices are named ${device.name}: give each device its own name`);
+      throw new UsageError(`devices ${owner} and ${device.name} share the ${claim}: give each device its own`);
     }
   }
 }

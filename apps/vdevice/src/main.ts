@@ -62,7 +62,7 @@ async function serveAll(devices: readonly DeviceSettings[], rootLogger: Logger):
   const served: ServedDevice[] = [];
 
   for (const settings of devices) {
-    const device = await serve(settings, rootLogger.child({ device: settings.name }));
+    const device = await serve(settings, rootLogger.child({ device: settings.name }), devices.length > 1);
     if (device === undefined) {
       await Promise.all(served.map((started) => started.stop("start-up failure")));
       return 1;
@@ -80,7 +80,7 @@ async function serveAll(devices: readonly DeviceSettings[], rootLogger: Logger):
 }
 
 /** Opens one device and connects it to vpcd; logs the failure and returns undefined when it cannot start. */
-async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDevice | undefined> {
+async function serve(settings: DeviceSettings, logger: Logger, manyDevices: boolean): Promise<ServedDevice | undefined> {
   const vpcd = `${settings.vpcd.host}:${settings.vpcd.port}`;
   logger.info("vdevice starting", { dataDir: settings.dataDir, vpcd, secretFile: settings.secretFile });
 
@@ -88,7 +88,9 @@ async function serve(settings: DeviceSettings, logger: Logger): Promise<ServedDe
   const { createDevice } = await import("./device.ts");
 
   const { startButton } = await import("./button/setup.ts");
-  const button = await startButton(settings.button ?? {}, `${settings.dataDir}.button-token`, logger, (line) => process.stdout.write(`${line}\n`));
+  const button = await startButton(settings.button ?? {}, `${settings.dataDir}.button-token`, logger, (line) => process.stdout.write(`${line}\n`), {
+    deviceName: manyDevices ? settings.name : undefined,
+  });
 
   let device;
   try {

@@ -87,7 +87,7 @@ describe("several devices", () => {
 
   test("rejects shared slots, names and directories", () => {
     expect(usageErrorOf(["--device", "name=a,slot=0", "--device", "name=b,slot=0"])).toContain("share the slot on port 35963");
-    expect(usageErrorOf(["--device", "name=a,slot=0", "--device", "name=a,slot=1"])).toContain("share the name a");
+    expect(usageErrorOf(["--device", "name=a,slot=0", "--device", "name=a,slot=1"])).toContain("two devices are named a");
     expect(usageErrorOf(["--device", "name=a,slot=0,data-dir=/d", "--device", "name=b,slot=1,data-dir=/d"])).toContain("share the data directory /d");
   });
 });

@@ -2,7 +2,7 @@
 // queue, the local HTTP control endpoint, the terminal prompt and the LED states.
 import { afterEach, describe, expect, test } from "vitest";
 import { startControlServer, type ControlServer } from "../src/button/http-control.ts";
-import { LedStatus, type LedState } from "../src/button/led.ts";
+import { formatLedLine, LedStatus, type LedState } from "../src/button/led.ts";
 import { AutoConfirmer, ConfirmationQueue, type PresenceConfirmer } from "../src/button/presence.ts";
 import { startTerminalPrompt } from "../src/button/terminal-prompt.ts";
 import { silentLogger } from "../src/log.ts";
@@ -216,5 +216,13 @@ describe("LED status", () => {
     card.device.powerOff();
     expect(led.state).toBe("idle");
     expect(seen).toEqual(["active", "processing", "active", "idle"]);
+  });
+});
+
+describe("LED status line", () => {
+  test("names the device when given", () => {
+    const event = { state: "processing" as LedState, time: Date.UTC(2026, 11, 4, 21) };
+    expect(formatLedLine(event)).toBe("led processing 2026-12-04T21:00:00.000Z");
+    expect(formatLedLine(event, "lab-2")).toBe("led lab-2 processing 2026-12-04T21:00:00.000Z");
   });
 });

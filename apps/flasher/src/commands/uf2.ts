@@ -26,7 +26,7 @@ export async function uf2ConvertCommand(env: FlasherEnvironment, options: { inpu
     return 0;
   }
 
-  if (options.family === undefined) throw new UsageError("converting a .bin needs --family: rp2040, rp2350-arm-s or rp2350-riscv");
+  if (options.family === undefined) throw new UsageError("converting a .bin needs --family: rp2040, rp2350-arm-s, rp2350-riscv, absolute or data");
   const familyId = familyByName(options.family);
   if (familyId === undefined) throw new UsageError(`unknown family ${options.family}: use rp2040, rp2350-arm-s, rp2350-riscv, absolute or data`);
   const baseAddress = options.base === undefined ? 0x10000000 : Number(options.base);

@@ -43,7 +43,12 @@ export class LedStatus {
   }
 }
 
-/** Formats an event as the status line a terminal UI prints, e.g. `led processing 2026-12-04T21:00:00.000Z`. */
-export function formatLedLine(event: LedEvent): string {
-  return `led ${event.state} ${new Date(event.time).toISOString()}`;
+/**
+ * Formats an event as the status line a terminal UI prints, e.g.
+ * `led processing 2026-12-04T21:00:00.000Z`, or `led lab-2 processing …` with a
+ * device name, so the lines of several devices in one process stay apart.
+ */
+export function formatLedLine(event: LedEvent, deviceName?: string): string {
+  const device = deviceName === undefined ? "" : `${deviceName} `;
+  return `led ${device}${event.state} ${new Date(event.time).toISOString()}`;
 }

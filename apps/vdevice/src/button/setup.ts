@@ -41,9 +41,15 @@ export interface Button {
  * Starts the sources `settings` names. The control endpoint's bearer token is
  * written to `tokenFile` (mode 0600); the log names the file, never the token.
  */
-export async function startButton(settings: ButtonSettings, tokenFile: string, logger: Logger, writeLine: (line: string) => void): Promise<Button> {
+export async function startButton(
+  settings: ButtonSettings,
+  tokenFile: string,
+  logger: Logger,
+  writeLine: (line: string) => void,
+  options: { deviceName?: string } = {},
+): Promise<Button> {
   const led = new LedStatus();
-  if (settings.ledStatus) led.subscribe((event) => writeLine(formatLedLine(event)));
+  if (settings.ledStatus) led.subscribe((event) => writeLine(formatLedLine(event, options.deviceName)));
 
   if (settings.autoConfirm) {
     logger.warn("press-to-confirm: --auto-confirm confirms every key operation without asking anyone");
