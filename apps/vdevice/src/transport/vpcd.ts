@@ -64,7 +64,8 @@ const READ_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 2;
 const INSTALL_HINT =
   "nothing listens on the vpcd port: pcscd with the vpcd driver must run. " +
   "On Debian, as root: apt-get install pcscd vsmartcard-vpcd, then start pcscd " +
-  "(`systemctl start pcscd`, or `pcscd` where there is no systemd)";
+  "(`systemctl start pcscd`, or `pcscd` where there is no systemd). " +
+  "Debian's vpcd registers two readers only, on ports 35963 and 35964 (/etc/reader.conf.d/vpcd)";
 
 /** Connects a card to vpcd and serves it until `stop`. */
 export class VpcdLink {
