@@ -7,6 +7,18 @@ export class KeystoreLockedError extends Error {
 }
 
 /**
+ * Thrown when the MKEK copies carry the secure-lock layer and the lock secret
+ * is missing or wrong, or a lock operation does not fit the lock state. A
+ * KeystoreLockedError, so callers that refuse locked key material refuse this too.
+ */
+export class KeystoreSecureLockError extends KeystoreLockedError {
+  constructor(message: string) {
+    super(message);
+    this.name = "KeystoreSecureLockError";
+  }
+}
+
+/**
  * Thrown when stored bytes fail authentication or do not parse: a tampered,
  * truncated, renamed or foreign record, or a store opened with another device
  * secret.

@@ -36,7 +36,12 @@ export interface PinStatus {
   pinLength?: number;
 }
 
-export type PinCheckResult = { ok: true } | { ok: false; remaining: number };
+/**
+ * Result of a PIN check. `lockSecretNeeded` marks a matching PIN whose MKEK copy
+ * also carries the secure-lock layer while no lock secret is set: the counter is
+ * restored but the MKEK stays locked until setLockSecret.
+ */
+export type PinCheckResult = { ok: true; lockSecretNeeded?: true } | { ok: false; remaining: number };
 
 export interface InitializeOptions {
   userPin: Uint8Array;
@@ -97,15 +102,45 @@ export interface Keystore {
 
   /**
    * Wipes everything except names for which `keep` returns true, creates a new
-   * MKEK sealed under both PINs, and leaves it unlocked.
+   * MKEK sealed under both PINs, and leaves it unlocked. An enabled secure lock
+   * stays on and needs its secret set (KeystoreSecureLockError otherwise).
    */
   initialize(options: InitializeOptions): Promise<void>;
 
   /** Whether the MKEK is in memory (a PIN was verified since the last lock()). */
   readonly unlocked: boolean;
 
-  /** Wipes the MKEK and every derived key from memory. */
+  /** Wipes the MKEK and every derived key from memory (the session's lock secret stays). */
   lock(): void;
+
+  // --- secure lock ---------------------------------------------------------
+  // While the lock is on, each PIN's MKEK copy is sealed once more under a key
+  // derived from a 32-byte lock secret, so no PIN opens the MKEK without it.
+
+  /** Whether the PIN records carry the secure-lock layer (staged writes included). */
+  readonly secureLocked: boolean;
+
+  /**
+   * Sets the lock secret for this session, or forgets it (undefined; while the
+   * lock is on this also locks the MKEK). A secret is checked against the
+   * locked copies at once: a wrong one throws KeystoreSecureLockError and
+   * changes nothing. A PIN verified before, whose copy waited for the secret,
+   * unlocks the MKEK. A wrong length is a RangeError.
+   */
+  setLockSecret(secret: Uint8Array | undefined): void;
+
+  /**
+   * Stages both MKEK copies sealed once more under `secret` and sets it for
+   * this session; no PIN is needed. Throws KeystoreSecureLockError when the
+   * lock is already on, KeystoreNotInitializedError before initialize().
+   */
+  enableLock(secret: Uint8Array): Promise<void>;
+
+  /**
+   * Stages both MKEK copies without the lock layer; needs the lock secret set
+   * (KeystoreSecureLockError). Does nothing while the lock is off.
+   */
+  disableLock(): Promise<void>;
 
   // --- sealed secrets ------------------------------------------------------
 
@@ -152,9 +187,9 @@ export interface KeystoreOptions {
 }
 
 export { openKeystore, DEFAULT_RETRIES, RESERVED_PREFIX } from "./store.ts";
-export { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedError } from "./errors.ts";
+export { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedError, KeystoreSecureLockError } from "./errors.ts";
 export { MemoryBackend } from "./memory-backend.ts";
-export { DEFAULT_SCRYPT, type ScryptParams } from "./pin-record.ts";
+export { DEFAULT_SCRYPT, LOCK_SECRET_LENGTH, type ScryptParams } from "./pin-record.ts";
 export { DEVICE_SECRET_LENGTH } from "./root.ts";
 export { addDkekShare, combineDkekShares, deriveBlobKeys, dkekKcv, DKEK_LENGTH, KCV_LENGTH, type BlobKeys } from "./dkek.ts";
 export {

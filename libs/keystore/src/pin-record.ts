@@ -9,18 +9,26 @@
  *   verifier  = HKDF(storeHash, kver, "PIN/VERIFY")          stored
  *   token     = HKDF(storeHash, kver, "PIN/TOKEN")           never stored
  *   KEK       = HKDF(storeHash, kbase || token, "PIN/ENC2")  seals the MKEK copy
+ *   lockKey   = HKDF(storeHash, kbase || lock secret, "SECURE-LOCK/KEK")
  * The HMAC under kbase means a copy of the data directory alone cannot be used
  * to test PIN guesses; with the device secret as well, each guess costs one
  * scrypt run.
  *
  * Layout (all integers big-endian):
- *   format [1] = 0x01 || max [1] || remaining [1] || PIN length [1] ||
+ *   format [1] || max [1] || remaining [1] || PIN length [1] ||
  *   N [4] || r [4] || p [4] || salt [16] || verifier [32] ||
- *   MKEK copy: nonce [12] || AES-256-GCM(KEK, MKEK [32]) || tag [16] ||
- *   HMAC-SHA-256(pinRecordMacKey, name || all preceding bytes) [32]
+ *   MKEK copy || HMAC-SHA-256(pinRecordMacKey, name || all preceding bytes) [32]
+ * where, by format,
+ *   0x01  MKEK copy = nonce [12] || AES-256-GCM(KEK, MKEK [32]) || tag [16]
+ *   0x02  MKEK copy = nonce [12] || AES-256-GCM(lockKey, 0x01 copy [60]) || tag [16]
  * The MAC covers the counters, so editing them is detected; the GCM associated
- * data binds the MKEK copy to the name, PIN length, scrypt parameters, salt
- * and verifier.
+ * data binds each layer to the name, PIN length, scrypt parameters, salt and
+ * verifier.
+ *
+ * Format 0x02 is the secure lock. The lock layer is outside the PIN layer, so
+ * enabling and disabling it re-seal both copies with the lock secret alone,
+ * without either PIN and without changing the inner copy. The lock secret is
+ * mixed with kbase so that it only opens copies of this store.
  */
 
 import { gcm } from "@noble/ciphers/aes.js";
@@ -28,7 +36,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ByteReader, concatBytes, constantTimeEqual, lengthPrefixed, u32Bytes, utf8ToBytes, wipe } from "./bytes.ts";
-import { KeystoreIntegrityError } from "./errors.ts";
+import { KeystoreIntegrityError, KeystoreSecureLockError } from "./errors.ts";
 import { deriveKey, type RootKeys } from "./root.ts";
 
 export interface ScryptParams {
@@ -49,7 +57,14 @@ const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const MAC_LENGTH = 32;
 const RECORD_FORMAT = 0x01;
+const RECORD_FORMAT_LOCKED = 0x02;
+const PLAIN_COPY_LENGTH = NONCE_LENGTH + MKEK_LENGTH + TAG_LENGTH;
+const LOCKED_COPY_LENGTH = NONCE_LENGTH + PLAIN_COPY_LENGTH + TAG_LENGTH;
 const MKEK_AAD_LABEL = utf8ToBytes("hsmkit/keystore MKEK copy v1");
+const LOCK_AAD_LABEL = utf8ToBytes("hsmkit/keystore MKEK lock layer v1");
+
+/** Length of the secure-lock secret, in bytes. */
+export const LOCK_SECRET_LENGTH = 32;
 
 /** Decoded PIN record; byte fields are views into fresh copies. */
 export interface PinRecord {
@@ -59,7 +74,9 @@ export interface PinRecord {
   scrypt: ScryptParams;
   salt: Uint8Array;
   verifier: Uint8Array;
-  /** nonce [12] || ciphertext [32] || tag [16] */
+  /** Whether `sealedMkek` carries the secure-lock layer (format 0x02). */
+  secureLocked: boolean;
+  /** The MKEK copy: 60 bytes without the lock layer, 88 with it. */
   sealedMkek: Uint8Array;
 }
 
@@ -108,6 +125,7 @@ export async function createPinRecord(
   max: number,
   params: ScryptParams,
   random: (length: number) => Uint8Array,
+  lockKey?: Uint8Array,
 ): Promise<PinRecord> {
   const salt = random(SALT_LENGTH);
   const keys = await derivePinKeys(root, pin, salt, params);
@@ -118,44 +136,84 @@ export async function createPinRecord(
     scrypt: { ...params },
     salt,
     verifier: keys.verifier,
+    secureLocked: false,
     sealedMkek: new Uint8Array(0),
   };
   const nonce = random(NONCE_LENGTH);
   const sealed = gcm(keys.kek, nonce, mkekAssociatedData(name, record)).encrypt(mkek);
   record.sealedMkek = concatBytes(nonce, sealed);
   wipe(keys.kek);
-  return record;
+  return lockKey === undefined ? record : addLockLayer(name, record, lockKey, random(NONCE_LENGTH));
 }
 
 /**
- * Checks `pin` against `record`. Returns the MKEK on a match and undefined on a
- * mismatch; throws KeystoreIntegrityError when the verifier matches but the MKEK
- * copy does not open.
+ * Checks `pin` against `record`. Returns the KEK of its MKEK copy on a match
+ * (the caller wipes it) and undefined on a mismatch.
  */
-export async function openPinRecord(
-  root: RootKeys,
-  name: string,
-  record: PinRecord,
-  pin: Uint8Array,
-): Promise<Uint8Array | undefined> {
+export async function matchPin(root: RootKeys, record: PinRecord, pin: Uint8Array): Promise<Uint8Array | undefined> {
   const keys = await derivePinKeys(root, pin, record.salt, record.scrypt);
+  if (constantTimeEqual(keys.verifier, record.verifier)) return keys.kek;
+  wipe(keys.kek);
+  return undefined;
+}
+
+/**
+ * Opens the MKEK copy of `record` with the KEK of its PIN and, for a locked
+ * record, the lock key. Throws KeystoreSecureLockError when a locked record
+ * gets no lock key or a wrong one, and KeystoreIntegrityError when the PIN
+ * layer does not open.
+ */
+export function openMkekCopy(name: string, record: PinRecord, kek: Uint8Array, lockKey: Uint8Array | undefined): Uint8Array {
+  const copy = record.secureLocked ? removeLockLayer(name, record, lockKey).sealedMkek : record.sealedMkek;
+  const nonce = copy.subarray(0, NONCE_LENGTH);
   try {
-    if (!constantTimeEqual(keys.verifier, record.verifier)) return undefined;
-    const nonce = record.sealedMkek.subarray(0, NONCE_LENGTH);
-    try {
-      return gcm(keys.kek, nonce, mkekAssociatedData(name, record)).decrypt(record.sealedMkek.subarray(NONCE_LENGTH));
-    } catch {
-      throw new KeystoreIntegrityError(`MKEK copy in ${JSON.stringify(name)} does not authenticate although the PIN matched`);
-    }
-  } finally {
-    wipe(keys.kek);
+    return gcm(kek, nonce, mkekAssociatedData(name, record)).decrypt(copy.subarray(NONCE_LENGTH));
+  } catch {
+    throw new KeystoreIntegrityError(`MKEK copy in ${JSON.stringify(name)} does not authenticate although the PIN matched`);
+  }
+}
+
+/** Derives the key of the secure-lock layer from a 32-byte lock secret. */
+export function deriveLockKey(root: RootKeys, secret: Uint8Array): Uint8Array {
+  if (!(secret instanceof Uint8Array) || secret.length !== LOCK_SECRET_LENGTH) {
+    const got = secret instanceof Uint8Array ? `${secret.length} bytes` : typeof secret;
+    throw new RangeError(`lock secret must be ${LOCK_SECRET_LENGTH} bytes, got ${got}`);
+  }
+  const ikm = concatBytes(root.kbase, secret);
+  const key = deriveKey(root.storeHash, ikm, "SECURE-LOCK/KEK");
+  wipe(ikm);
+  return key;
+}
+
+/** Returns a copy of the unlocked `record` whose MKEK copy is sealed again under `lockKey`. */
+export function addLockLayer(name: string, record: PinRecord, lockKey: Uint8Array, nonce: Uint8Array): PinRecord {
+  if (record.secureLocked) throw new KeystoreSecureLockError(`PIN record ${JSON.stringify(name)} already carries the lock layer`);
+  const sealed = gcm(lockKey, nonce, lockAssociatedData(name, record)).encrypt(record.sealedMkek);
+  return { ...record, secureLocked: true, sealedMkek: concatBytes(nonce, sealed) };
+}
+
+/**
+ * Returns a copy of the locked `record` without the lock layer. Throws
+ * KeystoreSecureLockError when `lockKey` is missing or does not open it.
+ */
+export function removeLockLayer(name: string, record: PinRecord, lockKey: Uint8Array | undefined): PinRecord {
+  if (!record.secureLocked) return { ...record };
+  if (lockKey === undefined) {
+    throw new KeystoreSecureLockError("the MKEK is sealed under the secure-lock secret: set the lock secret (unlock the secure lock) first");
+  }
+  const nonce = record.sealedMkek.subarray(0, NONCE_LENGTH);
+  try {
+    const inner = gcm(lockKey, nonce, lockAssociatedData(name, record)).decrypt(record.sealedMkek.subarray(NONCE_LENGTH));
+    return { ...record, secureLocked: false, sealedMkek: inner };
+  } catch {
+    throw new KeystoreSecureLockError(`the lock secret does not open the MKEK copy in ${JSON.stringify(name)}: wrong secret`);
   }
 }
 
 /** Encodes `record` and appends its MAC. */
 export function encodePinRecord(root: RootKeys, name: string, record: PinRecord): Uint8Array {
   const body = concatBytes(
-    Uint8Array.of(RECORD_FORMAT, record.max, record.remaining, record.pinLength),
+    Uint8Array.of(record.secureLocked ? RECORD_FORMAT_LOCKED : RECORD_FORMAT, record.max, record.remaining, record.pinLength),
     u32Bytes(record.scrypt.N),
     u32Bytes(record.scrypt.r),
     u32Bytes(record.scrypt.p),
@@ -183,7 +241,8 @@ export function decodePinRecord(root: RootKeys, name: string, bytes: Uint8Array)
 function parseBody(body: Uint8Array): PinRecord {
   const reader = new ByteReader(body.slice());
   const format = reader.u8();
-  if (format !== RECORD_FORMAT) throw new RangeError(`unknown format 0x${format.toString(16)}`);
+  if (format !== RECORD_FORMAT && format !== RECORD_FORMAT_LOCKED) throw new RangeError(`unknown format 0x${format.toString(16)}`);
+  const secureLocked = format === RECORD_FORMAT_LOCKED;
   const max = reader.u8();
   const remaining = reader.u8();
   const pinLength = reader.u8();
@@ -196,7 +255,8 @@ function parseBody(body: Uint8Array): PinRecord {
     scrypt,
     salt: reader.take(SALT_LENGTH),
     verifier: reader.take(32),
-    sealedMkek: reader.take(NONCE_LENGTH + MKEK_LENGTH + TAG_LENGTH),
+    secureLocked,
+    sealedMkek: reader.take(secureLocked ? LOCKED_COPY_LENGTH : PLAIN_COPY_LENGTH),
   };
   if (reader.remaining !== 0) throw new RangeError(`${reader.remaining} trailing bytes`);
   if (remaining > max) throw new RangeError(`remaining tries ${remaining} exceed the maximum ${max}`);
@@ -207,11 +267,20 @@ function recordMac(root: RootKeys, name: string, body: Uint8Array): Uint8Array {
   return hmac(sha256, root.pinRecordMacKey, concatBytes(lengthPrefixed(utf8ToBytes(name)), body));
 }
 
+/** Associated data of the PIN layer; the same with or without the lock layer. */
 function mkekAssociatedData(name: string, record: PinRecord): Uint8Array {
+  return recordAssociatedData(MKEK_AAD_LABEL, RECORD_FORMAT, name, record);
+}
+
+function lockAssociatedData(name: string, record: PinRecord): Uint8Array {
+  return recordAssociatedData(LOCK_AAD_LABEL, RECORD_FORMAT_LOCKED, name, record);
+}
+
+function recordAssociatedData(label: Uint8Array, format: number, name: string, record: PinRecord): Uint8Array {
   return concatBytes(
-    MKEK_AAD_LABEL,
+    label,
     lengthPrefixed(utf8ToBytes(name)),
-    Uint8Array.of(RECORD_FORMAT, record.pinLength),
+    Uint8Array.of(format, record.pinLength),
     u32Bytes(record.scrypt.N),
     u32Bytes(record.scrypt.r),
     u32Bytes(record.scrypt.p),

@@ -4,7 +4,7 @@
  */
 
 import { wipe } from "./bytes.ts";
-import { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedError } from "./errors.ts";
+import { KeystoreIntegrityError, KeystoreLockedError, KeystoreNotInitializedError, KeystoreSecureLockError } from "./errors.ts";
 import type {
   InitializeOptions,
   Keystore,
@@ -15,14 +15,18 @@ import type {
   StorageBackend,
 } from "./keystore.ts";
 import {
+  addLockLayer,
   checkPin,
   checkScryptParams,
   createPinRecord,
   decodePinRecord,
   DEFAULT_SCRYPT,
+  deriveLockKey,
   encodePinRecord,
+  matchPin,
   MKEK_LENGTH,
-  openPinRecord,
+  openMkekCopy,
+  removeLockLayer,
   type PinRecord,
   type ScryptParams,
 } from "./pin-record.ts";
@@ -98,6 +102,13 @@ class StoreKeystore implements Keystore {
   #mkek: Uint8Array | undefined;
   /** AES-256-GCM key of MKEK-sealed records, derived from the MKEK while unlocked. */
   #secretRecordKey: Uint8Array | undefined;
+  /** Key of the secure-lock layer, set for this session by setLockSecret or enableLock. */
+  #lockKey: Uint8Array | undefined;
+  /**
+   * KEK of a PIN verified while the lock layer could not be opened; kept, like
+   * the firmware's PIN token, until setLockSecret opens the copy or lock() runs.
+   */
+  #pendingKek: { ref: PinReference; kek: Uint8Array } | undefined;
   /** Serialises PIN checks and commits so that no two guesses see the same counter. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -137,7 +148,8 @@ class StoreKeystore implements Keystore {
       if (!result.ok) return result;
 
       const current = this.#requirePin(ref);
-      const record = await createPinRecord(this.#root, PIN_NAMES[ref], newPin, this.#requireMkek(), current.max, this.#scrypt, this.#random);
+      const mkek = this.#requireMkek();
+      const record = await createPinRecord(this.#root, PIN_NAMES[ref], newPin, mkek, current.max, this.#scrypt, this.#random, this.#lockKeyForNewRecords());
       this.#stagePin(ref, record);
       return result;
     });
@@ -148,7 +160,7 @@ class StoreKeystore implements Keystore {
     return this.#exclusive(async () => {
       const mkek = this.#requireMkek();
       const current = this.#requirePin("user");
-      const record = await createPinRecord(this.#root, PIN_NAMES.user, newPin, mkek, current.max, this.#scrypt, this.#random);
+      const record = await createPinRecord(this.#root, PIN_NAMES.user, newPin, mkek, current.max, this.#scrypt, this.#random, this.#lockKeyForNewRecords());
       this.#stagePin("user", record);
     });
   }
@@ -167,10 +179,11 @@ class StoreKeystore implements Keystore {
     const soRetries = checkRetries(options.soRetries ?? DEFAULT_RETRIES.so, "soRetries");
 
     return this.#exclusive(async () => {
+      const lockKey = this.#lockKeyForNewRecords();
       const reuse = options.reuseMkek === true && this.#mkek !== undefined;
       const mkek = reuse ? this.#mkek!.slice() : this.#random(MKEK_LENGTH);
-      const user = await createPinRecord(this.#root, PIN_NAMES.user, options.userPin, mkek, userRetries, this.#scrypt, this.#random);
-      const so = await createPinRecord(this.#root, PIN_NAMES.so, options.soPin, mkek, soRetries, this.#scrypt, this.#random);
+      const user = await createPinRecord(this.#root, PIN_NAMES.user, options.userPin, mkek, userRetries, this.#scrypt, this.#random, lockKey);
+      const so = await createPinRecord(this.#root, PIN_NAMES.so, options.soPin, mkek, soRetries, this.#scrypt, this.#random, lockKey);
 
       for (const name of await this.#transaction.list()) {
         if (name === HEADER_NAME) continue;
@@ -188,9 +201,61 @@ class StoreKeystore implements Keystore {
   }
 
   lock(): void {
-    wipe(this.#mkek, this.#secretRecordKey);
+    wipe(this.#mkek, this.#secretRecordKey, this.#pendingKek?.kek);
     this.#mkek = undefined;
     this.#secretRecordKey = undefined;
+    this.#pendingKek = undefined;
+  }
+
+  // --- secure lock ---------------------------------------------------------
+
+  get secureLocked(): boolean {
+    return this.#currentPin("so")?.secureLocked === true || this.#currentPin("user")?.secureLocked === true;
+  }
+
+  setLockSecret(secret: Uint8Array | undefined): void {
+    if (secret === undefined) {
+      if (this.secureLocked) this.lock();
+      wipe(this.#lockKey);
+      this.#lockKey = undefined;
+      return;
+    }
+
+    const lockKey = deriveLockKey(this.#root, secret);
+    try {
+      for (const ref of ["so", "user"] as const) {
+        const record = this.#currentPin(ref);
+        if (record?.secureLocked) removeLockLayer(PIN_NAMES[ref], record, lockKey);
+      }
+    } catch (error) {
+      wipe(lockKey);
+      throw error;
+    }
+    wipe(this.#lockKey);
+    this.#lockKey = lockKey;
+    this.#openPending();
+  }
+
+  async enableLock(secret: Uint8Array): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.secureLocked) throw new KeystoreSecureLockError("the secure lock is already enabled");
+      const records = this.#requireBothPins();
+      const lockKey = deriveLockKey(this.#root, secret);
+      for (const [ref, record] of records) this.#stagePin(ref, addLockLayer(PIN_NAMES[ref], record, lockKey, this.#random(NONCE_LENGTH)));
+      wipe(this.#lockKey);
+      this.#lockKey = lockKey;
+    });
+  }
+
+  async disableLock(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (!this.secureLocked) return;
+      const records = this.#requireBothPins();
+      const lockKey = this.#requireLockKey();
+      const plain = records.map(([ref, record]) => [ref, removeLockLayer(PIN_NAMES[ref], record, lockKey)] as const);
+      for (const [ref, record] of plain) this.#stagePin(ref, record);
+      this.#openPending();
+    });
   }
 
   // --- sealed secrets ------------------------------------------------------
@@ -264,12 +329,50 @@ class StoreKeystore implements Keystore {
     if (record.remaining === 0) return { ok: false, remaining: 0 };
 
     await this.#updateCounter(ref, (r) => Math.max(0, r.remaining - 1));
-    const mkek = await openPinRecord(this.#root, PIN_NAMES[ref], record, pin);
-    if (mkek === undefined) return { ok: false, remaining: record.remaining - 1 };
+    const kek = await matchPin(this.#root, record, pin);
+    if (kek === undefined) return { ok: false, remaining: record.remaining - 1 };
 
     await this.#updateCounter(ref, (r) => r.max);
-    this.#unlock(mkek);
+    if (record.secureLocked && this.#lockKey === undefined) {
+      this.lock();
+      this.#pendingKek = { ref, kek };
+      return { ok: true, lockSecretNeeded: true };
+    }
+    try {
+      this.#unlock(openMkekCopy(PIN_NAMES[ref], record, kek, this.#lockKey));
+    } finally {
+      wipe(kek);
+    }
     return { ok: true };
+  }
+
+  /** Opens the MKEK copy of a PIN verified before the lock secret was set, if any. */
+  #openPending(): void {
+    const pending = this.#pendingKek;
+    if (pending === undefined) return;
+    this.#pendingKek = undefined;
+    try {
+      this.#unlock(openMkekCopy(PIN_NAMES[pending.ref], this.#requirePin(pending.ref), pending.kek, this.#lockKey));
+    } finally {
+      wipe(pending.kek);
+    }
+  }
+
+  /** The lock key new PIN records need: the session's while the lock is on, none while it is off. */
+  #lockKeyForNewRecords(): Uint8Array | undefined {
+    return this.secureLocked ? this.#requireLockKey() : undefined;
+  }
+
+  #requireLockKey(): Uint8Array {
+    if (this.#lockKey === undefined) {
+      throw new KeystoreSecureLockError("the secure lock is enabled: set the lock secret (unlock the secure lock) first");
+    }
+    return this.#lockKey;
+  }
+
+  /** Both PIN records as reads see them; throws KeystoreNotInitializedError when either is missing. */
+  #requireBothPins(): [PinReference, PinRecord][] {
+    return (["user", "so"] as const).map((ref) => [ref, this.#requirePin(ref)]);
   }
 
   /**
@@ -329,13 +432,21 @@ class StoreKeystore implements Keystore {
   }
 
   #requireMkek(): Uint8Array {
-    if (this.#mkek === undefined) throw new KeystoreLockedError();
+    if (this.#mkek === undefined) throw this.#lockedError();
     return this.#mkek;
   }
 
   #requireSecretRecordKey(): Uint8Array {
-    if (this.#secretRecordKey === undefined) throw new KeystoreLockedError();
+    if (this.#secretRecordKey === undefined) throw this.#lockedError();
     return this.#secretRecordKey;
+  }
+
+  /** Says why the MKEK is not in memory: no PIN verified, or a verified PIN waiting for the lock secret. */
+  #lockedError(): KeystoreLockedError {
+    if (this.#pendingKek !== undefined) {
+      return new KeystoreSecureLockError("the PIN matched, but the MKEK is also sealed under the secure-lock secret: set the lock secret first");
+    }
+    return new KeystoreLockedError();
   }
 
   #seal(key: Uint8Array, format: SealFormat, name: string, secret: Uint8Array, metadata: Uint8Array): void {
