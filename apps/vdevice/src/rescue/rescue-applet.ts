@@ -12,6 +12,7 @@
 import { CardError, SW, type Applet, type AppletResponse, type CommandApdu } from "@hsmkit/apdu";
 import type { Keystore } from "@hsmkit/keystore";
 import { RESCUE_AID, VERSION_MAJOR, VERSION_MINOR } from "../hsm/constants.ts";
+import { decodeCalendar, encodeCalendar } from "../policy/clock.ts";
 
 /** Platform byte of the SELECT answer: 03 = emulation. */
 const PLATFORM_EMULATION = 0x03;
@@ -109,7 +110,7 @@ export class RescueApplet implements Applet {
     if (this.#clockOffset === undefined) throw new CardError(SW.CONDITIONS_NOT_SATISFIED, "the device clock was never set");
     const now = new Date(this.now() + this.#clockOffset);
 
-    if (form === 0x01) return encodeCalendarTime(now);
+    if (form === 0x01) return encodeCalendar(now.getTime());
     if (form === 0x02) {
       const out = new Uint8Array(4);
       new DataView(out.buffer).setUint32(0, Math.floor(now.getTime() / 1000));
@@ -121,8 +122,7 @@ export class RescueApplet implements Applet {
   private setClock(form: number, data: Uint8Array): void {
     let time: number;
     if (form === 0x01) {
-      if (data.length !== 8) throw new CardError(SW.WRONG_LENGTH, "the calendar form of the clock is 8 bytes");
-      time = decodeCalendarTime(data);
+      time = decodeCalendar(data);
     } else if (form === 0x02) {
       if (data.length !== 4) throw new CardError(SW.WRONG_LENGTH, "the Unix form of the clock is 4 bytes");
       time = new DataView(data.buffer, data.byteOffset, 4).getUint32(0) * 1000;
@@ -137,30 +137,6 @@ export class RescueApplet implements Applet {
   private now(): number {
     return (this.#options.now ?? Date.now)();
   }
-}
-
-/** YYYY(2) MM DD WD hh mm ss, UTC; MM counts from 0 as C's tm_mon does, WD from Sunday = 0. */
-function encodeCalendarTime(date: Date): Uint8Array {
-  const year = date.getUTCFullYear();
-  return new Uint8Array([
-    year >> 8,
-    year & 0xff,
-    date.getUTCMonth(),
-    date.getUTCDate(),
-    date.getUTCDay(),
-    date.getUTCHours(),
-    date.getUTCMinutes(),
-    date.getUTCSeconds(),
-  ]);
-}
-
-function decodeCalendarTime(data: Uint8Array): number {
-  const year = (data[0] << 8) | data[1];
-  const [month, day, , hours, minutes, seconds] = data.subarray(2);
-  if (month > 11 || day < 1 || day > 31 || hours > 23 || minutes > 59 || seconds > 60) {
-    throw new CardError(SW.WRONG_DATA, "invalid calendar time");
-  }
-  return Date.UTC(year, month, day, hours, minutes, seconds);
 }
 
 function hex(byte: number): string {
