@@ -3,6 +3,7 @@
  * caller supplies, and ECDH. All arithmetic is @noble/curves.
  */
 import { CardError, SW } from "@hsmkit/apdu";
+import { concatBytes } from "@hsmkit/tlv";
 import { bigIntToBytes, bytesToBigInt, curveByName, curveByOid, encodeOid, type CurveName } from "./curves.ts";
 
 export interface EcPrivateKey {
@@ -81,7 +82,7 @@ export function encodeEcPrivateKey(key: EcPrivateKey): Uint8Array {
   const oid = encodeOid(info.oid);
   const d = bigIntToBytes(bytesToBigInt(key.d), info.orderBytes);
   const parameters = derElement(0xa0, derElement(0x06, oid));
-  return derElement(0x30, concat(derElement(0x02, Uint8Array.of(1)), derElement(0x04, d), parameters));
+  return derElement(0x30, concatBytes(derElement(0x02, Uint8Array.of(1)), derElement(0x04, d), parameters));
 }
 
 /**
@@ -112,17 +113,7 @@ export function decodeEcPrivateKey(bytes: Uint8Array): EcPrivateKey {
 
 function derElement(tag: number, content: Uint8Array): Uint8Array {
   if (content.length > 0x7f) throw new RangeError("DER content too long for a one-byte length");
-  return concat(Uint8Array.of(tag, content.length), content);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(Uint8Array.of(tag, content.length), content);
 }
 
 /** Reads consecutive DER elements with one-byte tags and short-form lengths. */
