@@ -1,7 +1,7 @@
 /**
  * Starts the virtual device as `npm start` would (deno with the permissions of
  * apps/vdevice's start script), on a fresh temporary data directory and secret
- * file, and stops it with SIGTERM.
+ * file (or on those of an earlier run), and stops it with SIGTERM.
  */
 
 import { spawn } from "node:child_process";
@@ -29,13 +29,30 @@ export interface RunningDevice {
   /** The device's stderr log so far (the end of it, when long). */
   log(): string;
 
-  /** Sends SIGTERM, waits for the exit, removes the temporary directory and returns the exit code. */
+  /**
+   * Sends SIGTERM, waits for the exit, removes the temporary directory (unless
+   * `keepWorkDir` was given) and returns the exit code.
+   */
   stop(): Promise<number | null>;
 }
 
+export interface DeviceOptions {
+  /** More vdevice CLI arguments, appended after the harness's own. */
+  extraArgs?: readonly string[];
+
+  /**
+   * Work directory of an earlier run (its `data` directory and `device.secret`,
+   * as `RunningDevice.workDir` names it) to start on instead of a fresh one.
+   */
+  workDir?: string;
+
+  /** Whether stop() keeps the work directory, so another device can start on it. */
+  keepWorkDir?: boolean;
+}
+
 /** Starts the device on the e2e reader and waits until OpenSC recognizes it and an APDU reaches it. */
-export async function startDevice(name = "e2e"): Promise<RunningDevice> {
-  const workDir = await mkdtemp(join(tmpdir(), "vdevice-e2e-"));
+export async function startDevice(name = "e2e", options: DeviceOptions = {}): Promise<RunningDevice> {
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "vdevice-e2e-")));
   const dataDir = join(workDir, "data");
   const args = [
     ...(await startCommand()),
@@ -44,6 +61,7 @@ export async function startDevice(name = "e2e"): Promise<RunningDevice> {
     "--secret-file", join(workDir, "device.secret"),
     "--vpcd", `127.0.0.1:${VPCD_PORT}`,
     "--log-level", "debug",
+    ...(options.extraArgs ?? []),
   ];
 
   const child = spawn(DENO, args, { cwd: VDEVICE_DIR, stdio: ["ignore", "pipe", "pipe"] });
@@ -62,7 +80,7 @@ export async function startDevice(name = "e2e"): Promise<RunningDevice> {
     workDir,
     dataDir,
     log: () => log,
-    stop: () => stopDevice(child, exited, workDir),
+    stop: () => stopDevice(child, exited, options.keepWorkDir ? undefined : workDir),
   };
 
   try {
@@ -102,7 +120,8 @@ async function startCommand(): Promise<string[]> {
   return words.slice(1);
 }
 
-async function stopDevice(child: ChildProcess, exited: Promise<number | null>, workDir: string): Promise<number | null> {
+/** Stops the device and removes `workDir` when given. */
+async function stopDevice(child: ChildProcess, exited: Promise<number | null>, workDir: string | undefined): Promise<number | null> {
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
 
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -113,6 +132,6 @@ async function stopDevice(child: ChildProcess, exited: Promise<number | null>, w
   // does not within the timeout, the next start-up check still catches a stale card.
   await waitFor(async () => (await openscTool(["-a"])).status !== 0, 5_000, "pcscd to see the card removed").catch(() => {});
 
-  await rm(workDir, { recursive: true, force: true });
+  if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
   return code;
 }

@@ -2,10 +2,12 @@
 // scriptor: public key authentication 2-of-3 (sc-hsm-tool initializes it, an
 // interactive scriptor session signs the challenges), a usage-limited key
 // signing through pkcs11-tool, the transport PIN, the session PIN across
-// OpenSC processes, and the EXTRAS clock. Each describe block runs its own device.
+// OpenSC processes, the EXTRAS clock, press-to-confirm confirmed or denied over
+// the device's HTTP control endpoint while pkcs11-tool waits, and a used-up
+// usage counter across a device restart. Each describe block runs its own device.
 
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeCvcChain, ecDomainFromNoble, ecdsaSigner, encodeAuthenticatedRequest, ID_TA_ECDSA_SHA_256, signCertificate } from "@hsmkit/cvc";
@@ -15,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 import { parseScriptorResponses } from "../src/fuzz.ts";
 import { pkcs11Tool, pkcs15Tool, READER, scHsmTool, SELECT_HSM, sendApdus, SO_PIN, USER_PIN } from "../src/opensc.ts";
+import { waitFor } from "../src/pcscd.ts";
+import { run } from "../src/run.ts";
 import { startDevice, type RunningDevice } from "../src/vdevice.ts";
 
 const VERIFY_USER_PIN = `00 20 00 81 06 ${hex(new TextEncoder().encode(USER_PIN))}`;
@@ -301,5 +305,131 @@ describe("usage counter, transport PIN and EXTRAS through pcscd", () => {
     } finally {
       await card.close();
     }
+  });
+});
+
+/** The press-to-confirm control endpoint of a device started with `--confirm-port 0`. */
+class ButtonControl {
+  private constructor(private readonly base: string, private readonly token: string) {}
+
+  /** Reads the port from the device's start-up log and the bearer token from `<data-dir>.button-token`. */
+  static async of(device: RunningDevice): Promise<ButtonControl> {
+    const port = /control endpoint ready .*\bport=(\d+)/.exec(device.log())?.[1];
+    if (port === undefined) throw new Error(`control endpoint port not found in the device log (start it with --confirm-port):\n${device.log().slice(-3000)}`);
+    const token = (await readFile(`${device.dataDir}.button-token`, "utf8")).trim();
+    return new ButtonControl(`http://127.0.0.1:${port}`, token);
+  }
+
+  /** Returns the requests waiting for a decision, oldest first (GET /status). */
+  async pending(): Promise<{ id: number; operation: string; keyId?: number }[]> {
+    const response = await fetch(`${this.base}/status`, { headers: { authorization: `Bearer ${this.token}` } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { pending: { id: number; operation: string; keyId?: number }[] }).pending;
+  }
+
+  /** POSTs /confirm or /deny with `token` (the right one unless given) and returns the HTTP status. */
+  async post(path: "/confirm" | "/deny", token = this.token): Promise<number> {
+    const response = await fetch(`${this.base}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    await response.body?.cancel();
+    return response.status;
+  }
+}
+
+describe("press-to-confirm over the HTTP control endpoint", () => {
+  const EC_KEY_ID = "01";
+  let device: RunningDevice | undefined;
+  let button: ButtonControl;
+  let work: string;
+
+  const sign = (output: string) =>
+    pkcs11Tool(["--login", "--pin", USER_PIN, "--sign", "--mechanism", "ECDSA-SHA256", "--id", EC_KEY_ID, "--signature-format", "openssl", "-i", "msg.txt", "-o", output], work);
+
+  beforeAll(async () => {
+    device = await startDevice("e2e-button", { extraArgs: ["--confirm-port", "0", "--confirm-timeout", "20"] });
+    button = await ButtonControl.of(device);
+    work = await mkdtemp(join(tmpdir(), "button-e2e-"));
+    await writeFile(join(work, "msg.txt"), "press-to-confirm e2e\n");
+    expectOk(await scHsmTool(["--initialize", "--so-pin", SO_PIN, "--pin", USER_PIN]), device);
+
+    expectOk(await pkcs11Tool(["--login", "--pin", USER_PIN, "--keypairgen", "--key-type", "EC:prime256v1", "--id", EC_KEY_ID, "--label", "button"], work), device);
+    expectOk(await pkcs11Tool(["--read-object", "--type", "pubkey", "--id", EC_KEY_ID, "-o", "ec.der"], work), device);
+    expectOk(await run("openssl", ["pkey", "-pubin", "-inform", "DER", "-in", "ec.der", "-out", "ec.pem"], { cwd: work }), device);
+
+    // Option 0100 (press-to-confirm) is in the high byte, which EXTRAS 06 sets.
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, "80 64 06 00 01 01"])).toEqual(["9000", "9000", "9000"]);
+  });
+
+  afterAll(async () => {
+    await device?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test("wrong token rejected, right token signs", async () => {
+    const signing = sign("confirmed.sig");
+    let first: { id: number; operation: string; keyId?: number } | undefined;
+    await waitFor(async () => (first = (await button.pending())[0]) !== undefined, 30_000, "the SIGNATURE to wait for the button");
+    expect(first).toMatchObject({ operation: "SIGNATURE", keyId: 1 });
+
+    expect(await button.post("/confirm", "0".repeat(48))).toBe(401);
+    expect(await button.post("/deny", "")).toBe(401);
+    expect((await button.pending()).map((entry) => entry.id)).toEqual([first!.id]);
+    expect(device!.log()).toMatch(/button control request rejected: wrong or missing token/);
+
+    expect(await button.post("/confirm")).toBe(204);
+    expectOk(await signing, device);
+    expect(await button.pending()).toEqual([]);
+
+    const verified = await run("openssl", ["dgst", "-sha256", "-verify", "ec.pem", "-signature", "confirmed.sig", "msg.txt"], { cwd: work });
+    expectOk(verified, device);
+    expect(verified.stdout).toContain("Verified OK");
+  });
+
+  test("deny fails pkcs11-tool with 6600", async () => {
+    let finished = false;
+    const signing = sign("denied.sig").finally(() => (finished = true));
+
+    // OpenSC may retry a SIGNATURE that ends in 6600, so every pending request is denied until pkcs11-tool exits.
+    let denials = 0;
+    while (!finished) {
+      if ((await button.pending()).length > 0 && (await button.post("/deny")) === 204) denials++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const result = await signing;
+    expect(result.status, result.stdout + result.stderr).not.toBe(0);
+    expect(denials).toBeGreaterThan(0);
+    expect(device!.log()).toMatch(/key use denied/);
+    expect(device!.log()).toMatch(/sw=6600/);
+  });
+});
+
+describe("usage counter across a device restart", () => {
+  let device: RunningDevice | undefined;
+  let workDir: string;
+  const hash = hex(sha256(new TextEncoder().encode("usage counter restart e2e")));
+  const sign = `80 68 01 70 20 ${hash} 00`;
+
+  beforeAll(async () => {
+    device = await startDevice("e2e-counter", { keepWorkDir: true });
+    workDir = device.workDir;
+    expectOk(await scHsmTool(["--initialize", "--so-pin", SO_PIN, "--pin", USER_PIN]), device);
+  });
+
+  afterAll(async () => {
+    await device?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  test("used-up key rejects after restart", async () => {
+    const generate = extended("00 46 01 00", ecKeygenData([tlv(0x90, Uint8Array.of(0, 0, 0, 2))]), true);
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, generate])).toEqual(["9000", "9000", "9000"]);
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, sign, sign, sign])).toEqual(["9000", "9000", "9000", "9000", "6A84"]);
+
+    expect(await device!.stop()).toBe(0);
+    device = undefined;
+    device = await startDevice("e2e-counter", { workDir, keepWorkDir: true });
+    expect(device.dataDir).toBe(join(workDir, "data"));
+
+    expect(await sendApdus([SELECT_HSM, VERIFY_USER_PIN, sign])).toEqual(["9000", "9000", "6A84"]);
   });
 });
