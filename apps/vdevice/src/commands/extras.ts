@@ -18,6 +18,7 @@
  * pypicohsm helpers send them.
  */
 import { CardError, SW, type AppletResponse } from "@hsmkit/apdu";
+import { KeystoreSecureLockError } from "@hsmkit/keystore";
 import { OPTION } from "../hsm/constants.ts";
 import type { CommandContext, CommandHandler } from "../hsm/context.ts";
 import { CALENDAR_LENGTH, decodeCalendar, encodeCalendar, readClockOffset, writeClockOffset } from "../policy/clock.ts";
@@ -106,34 +107,55 @@ async function secureLock(ctx: CommandContext): Promise<AppletResponse> {
   try {
     const stored = await readLockHash(ctx.keystore);
     if (p2 === 0x02) await enableLock(ctx, stored, secret);
-    else if (p2 === 0x03) unlock(ctx, stored, secret);
+    else if (p2 === 0x03) await unlock(ctx, stored, secret);
     else await disableLock(ctx, stored, secret);
+  } catch (error) {
+    if (error instanceof KeystoreSecureLockError) throw new CardError(SW.WRONG_LENGTH, `secure lock: ${error.message}`);
+    throw error;
   } finally {
     secret.fill(0);
   }
   return {};
 }
 
+/** Seals both MKEK copies under the secret and sets the option bit; the lock stays closed in this session until 3A 03. */
 async function enableLock(ctx: CommandContext, stored: string | undefined, secret: Uint8Array): Promise<void> {
   if (stored !== undefined) return;
+  await ctx.keystore.enableLock(secret);
   await writeLockHash(ctx.keystore, secret);
   await ctx.device.updateSettings({ options: ctx.device.options | OPTION.SECURE_LOCK });
   ctx.log.info("secure lock enabled");
 }
 
-function unlock(ctx: CommandContext, stored: string | undefined, secret: Uint8Array): void {
+/**
+ * Gives the keystore the secret for this session, which opens the MKEK of a
+ * PIN verified before. A lock enabled before the MKEK copies were sealed under
+ * the secret gets that seal now.
+ */
+async function unlock(ctx: CommandContext, stored: string | undefined, secret: Uint8Array): Promise<void> {
   if (stored === undefined) return;
-  if (stored !== hashSecret(secret)) throw new CardError(SW.WRONG_LENGTH, "secure lock: wrong host secret");
+  checkSecret(stored, secret);
+  if (ctx.keystore.secureLocked) ctx.keystore.setLockSecret(secret);
+  else await ctx.keystore.enableLock(secret);
+
   ctx.session.secureLockOpen = true;
+  if (ctx.keystore.unlocked) await ctx.domains.sealPending();
   ctx.log.info("secure lock unlocked for this session");
 }
 
 async function disableLock(ctx: CommandContext, stored: string | undefined, secret: Uint8Array): Promise<void> {
   if (stored === undefined) return;
-  if (stored !== hashSecret(secret)) throw new CardError(SW.WRONG_LENGTH, "secure lock: wrong host secret");
+  checkSecret(stored, secret);
+  ctx.keystore.setLockSecret(secret);
+  await ctx.keystore.disableLock();
   await ctx.keystore.delete(SECURE_LOCK_RECORD);
   await ctx.device.updateSettings({ options: ctx.device.options & ~OPTION.SECURE_LOCK });
   ctx.log.info("secure lock disabled");
+}
+
+/** Throws 6700 unless `secret` is the one the lock was enabled with. */
+function checkSecret(stored: string, secret: Uint8Array): void {
+  if (stored !== hashSecret(secret)) throw new CardError(SW.WRONG_LENGTH, "secure lock: wrong host secret");
 }
 
 function optionBytes(options: number): Uint8Array {

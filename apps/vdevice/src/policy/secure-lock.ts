@@ -9,11 +9,20 @@
  * wiped after that one use.
  *
  * Persistent: `state/secure-lock` holds SHA-256 of the secret while the lock is
- * enabled. While enabled and not unlocked in this session (3A 03 with the same
- * secret), key material is refused (6400) and INITIALIZE is refused (6982).
+ * enabled, and the keystore seals both MKEK copies once more under a key
+ * derived from the secret (Keystore.enableLock). So a copied data directory,
+ * even with its device secret, opens no key with any PIN unless the host
+ * secret is copied too. While enabled and not unlocked in this session (3A 03
+ * with the same secret), key material is refused (6400) and INITIALIZE is
+ * refused (6982).
  *
- * TODO: the MKEK is not yet wrapped under the lock secret; the lock is enforced
- * by the device's checks, so a copied data directory is not protected by it.
+ * Key material refused while locked is 6400, the status of "no PIN session",
+ * not 6982: 6982 means the PIN is not verified, yet it is, and only the host
+ * secret can open the MKEK.
+ *
+ * TODO: SELECT and power-off reset `secureLockOpen` but leave the secret in the
+ * keystore (Keystore.setLockSecret) until the next 3A 03; the device's checks
+ * still refuse key material.
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import type { Keystore } from "@hsmkit/keystore";
