@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openKeystore } from "@hsmkit/keystore";
+import { openKeystore, type Keystore } from "@hsmkit/keystore";
 import { concatBytes, encodeTlv } from "@hsmkit/tlv";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { p256 } from "@noble/curves/nist.js";
@@ -13,7 +13,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { SETTINGS_RECORD } from "../src/hsm/device-state.ts";
 import { SECURE_LOCK_RECORD } from "../src/policy/secure-lock.ts";
 import { loadOrCreateDeviceSecret } from "../src/storage/device-secret.ts";
-import { openDirectoryBackend } from "../src/storage/directory-backend.ts";
+import { openDirectoryBackend, type DirectoryBackend } from "../src/storage/directory-backend.ts";
 import { generateEcKey, initializeCard, openPolicyCard, signHash, SO_PIN, swHex, toHex, USER_PIN, type PolicyCard } from "./policy-fixture.ts";
 
 const KEY_ID = 1;
@@ -71,6 +71,13 @@ async function lockedDataDir(): Promise<string> {
 async function initializeInSession(card: PolicyCard): Promise<string> {
   const data = concatBytes(encodeTlv(0x80, Uint8Array.of(0x00, 0x01)), encodeTlv(0x81, USER_PIN), encodeTlv(0x82, SO_PIN), encodeTlv(0x91, Uint8Array.of(3)));
   return swHex((await card.send({ cla: 0x80, ins: 0x50, p1: 0x00, p2: 0x00, data })).sw);
+}
+
+/** Opens the keystore of `directory` with its device-secret file, as someone holding a copy of both would. */
+async function openCopy(directory: string): Promise<{ backend: DirectoryBackend; keystore: Keystore }> {
+  const backend = await openDirectoryBackend(directory);
+  const deviceSecret = await loadOrCreateDeviceSecret(`${directory}.secret`, { create: false });
+  return { backend, keystore: await openKeystore(backend, { deviceSecret, scrypt: TEST_SCRYPT }) };
 }
 
 /** Restarts the device on `directory`, selects the applet and verifies the user PIN. */
@@ -146,13 +153,33 @@ describe("secure lock at rest", () => {
     await reopened.device.close();
   });
 
+  test("unlock seals a lock enabled without the seal", async () => {
+    const directory = await lockedDataDir();
+    const { backend, keystore } = await openCopy(directory);
+    keystore.setLockSecret(HOST_SECRET);
+    await keystore.disableLock();
+    await keystore.commit();
+    await backend.close();
+
+    const card = await restartAndVerify(directory);
+    expect(await signHash(card, KEY_ID)).toBe("6400");
+    expect(await lockCommand(card, EXTRAS_UNLOCK)).toBe("9000");
+    expect(await signHash(card, KEY_ID)).toBe("9000");
+    await card.device.close();
+
+    const reopened = await restartAndVerify(directory);
+    expect(await lockCommand(reopened, EXTRAS_UNLOCK)).toBe("9000");
+    expect(await signHash(reopened, KEY_ID)).toBe("9000");
+    await reopened.device.close();
+
+    const copy = await openCopy(directory);
+    expect(await copy.keystore.verifyPin("user", USER_PIN)).toEqual({ ok: true, lockSecretNeeded: true });
+    await copy.backend.close();
+  });
+
   test("copied data directory opens no key", async () => {
     const directory = await lockedDataDir();
-    const backend = await openDirectoryBackend(directory);
-    const keystore = await openKeystore(backend, {
-      deviceSecret: await loadOrCreateDeviceSecret(`${directory}.secret`, { create: false }),
-      scrypt: TEST_SCRYPT,
-    });
+    const { backend, keystore } = await openCopy(directory);
     expect(await keystore.verifyPin("user", USER_PIN)).toEqual({ ok: true, lockSecretNeeded: true });
     expect(keystore.unlocked).toBe(false);
 
