@@ -47,8 +47,10 @@ export class HsmApplet implements Applet {
     ]);
   }
 
+  /** Clears the session: flags, the MKEK and the secure-lock secret of EXTRAS 3A unlock. */
   private endSession(): void {
     this.state.session.reset();
+    this.state.keystore.setLockSecret(undefined);
     this.state.keystore.lock();
   }
 }

@@ -20,9 +20,8 @@
  * not 6982: 6982 means the PIN is not verified, yet it is, and only the host
  * secret can open the MKEK.
  *
- * TODO: SELECT and power-off reset `secureLockOpen` but leave the secret in the
- * keystore (Keystore.setLockSecret) until the next 3A 03; the device's checks
- * still refuse key material.
+ * SELECT of the applet forgets the unlock: it resets `secureLockOpen` and the
+ * keystore's lock secret.
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import type { Keystore } from "@hsmkit/keystore";
