@@ -122,7 +122,7 @@ describe("keystore over a directory", () => {
     await rm(secretFile);
 
     await expect(createDevice({ dataDir, secretFile, scrypt: { N: 16, r: 1, p: 1 } })).rejects.toThrow(
-      /device secret file .* not found, but the data directory already holds a device/,
+      /device secret file .* not found, but the data directory already contains a device/,
     );
     await expect(stat(secretFile)).rejects.toThrow();
   });

@@ -17,8 +17,9 @@ export function defaultSecretPath(dataDirectory: string): string {
 /**
  * Reads the device secret at `path`, or creates it (mode 0600, 32 bytes from
  * crypto.getRandomValues) when the file does not exist. Throws when the file
- * does not hold exactly 32 bytes, and when it is missing but `create` is false
- * (the data directory already holds a device that only its own secret opens).
+ * does not contain exactly 32 bytes, and when it is missing but `create` is
+ * false (the data directory already contains a device that only its own secret
+ * opens).
  */
 export async function loadOrCreateDeviceSecret(
   path: string,
@@ -30,7 +31,7 @@ export async function loadOrCreateDeviceSecret(
 
   if (options.create === false) {
     throw new Error(
-      `device secret file ${path} not found, but the data directory already holds a device: ` +
+      `device secret file ${path} not found, but the data directory already contains a device: ` +
         `restore the secret file there (or point --secret-file at it); a new secret cannot open the existing data`,
     );
   }

@@ -83,7 +83,7 @@ async function readLockOwner(path: string): Promise<number | null | undefined> {
  * Tells whether `pid` runs: through kill(pid, 0) where FFI is allowed, else
  * through /proc. When neither can tell (other systems, or Deno refusing /proc
  * without --allow-all), the pid counts as alive, so a stale lock must be
- * removed by hand; the locked-directory error says how.
+ * removed by hand, as the locked-directory error explains.
  */
 async function isProcessAlive(pid: number): Promise<boolean> {
   const deno = denoFs();
