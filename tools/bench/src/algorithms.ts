@@ -11,6 +11,8 @@
  *   deno run -A tools/bench/src/algorithms.ts [--duration SECONDS] [--markdown]
  */
 import { parseArgs } from "node:util";
+import { encodeCommandApdu } from "@hsmkit/apdu";
+import { concatBytes, encodeTlv, fromHex } from "@hsmkit/tlv";
 import { createDevice, type VirtualDevice } from "../../../apps/vdevice/src/device.ts";
 import { rsaEngineName } from "../../../apps/vdevice/src/crypto/rsa.ts";
 import { summarizeDurations, summarizeRate } from "./stats.ts";
@@ -29,28 +31,9 @@ interface Row {
   detail: string;
 }
 
-/** Encodes an extended APDU: header, 3-byte Lc (when there is data), 2-byte Le 0000. */
-function frame(cla: number, ins: number, p1: number, p2: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const lc = data.length > 0 ? [0x00, data.length >> 8, data.length & 0xff] : [0x00];
-  return Uint8Array.of(cla, ins, p1, p2, ...lc, ...data, 0x00, 0x00);
-}
-
-function tlv(tag: number, value: Uint8Array): Uint8Array {
-  const tagBytes = tag > 0xff ? [tag >> 8, tag & 0xff] : [tag];
-  let length = [0x82, value.length >> 8, value.length & 0xff];
-  if (value.length < 0x100) length = [0x81, value.length];
-  if (value.length < 0x80) length = [value.length];
-  return Uint8Array.of(...tagBytes, ...length, ...value);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+/** Encodes an extended APDU with Le 0000, as OpenSC sends key commands. */
+function frame(cla: number, ins: number, p1: number, p2: number, data?: Uint8Array): Uint8Array {
+  return encodeCommandApdu({ cla, ins, p1, p2, data, ne: 65536 }, { extended: true });
 }
 
 class BenchCard {
@@ -72,7 +55,7 @@ async function openCard(): Promise<BenchCard> {
 
   const select = Uint8Array.of(0x00, 0xa4, 0x04, 0x00, HSM_AID.length, ...HSM_AID, 0x00);
   await card.send(select);
-  const initialize = concat(tlv(0x80, Uint8Array.of(0x00, 0x01)), tlv(0x81, USER_PIN), tlv(0x82, SO_PIN), tlv(0x91, Uint8Array.of(3)));
+  const initialize = concatBytes(encodeTlv(0x80, Uint8Array.of(0x00, 0x01)), encodeTlv(0x81, USER_PIN), encodeTlv(0x82, SO_PIN), encodeTlv(0x91, Uint8Array.of(3)));
   await card.send(frame(0x80, 0x50, 0, 0, initialize));
   await card.send(select);
   await card.send(Uint8Array.of(0x00, 0x20, 0x00, 0x81, USER_PIN.length, ...USER_PIN));
@@ -99,22 +82,18 @@ const PRIMES: Record<string, string> = {
   curve448: "fffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 };
 
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
-}
-
 function keyPairData(template: Uint8Array): Uint8Array {
-  return concat(tlv(0x5f29, Uint8Array.of(0)), tlv(0x42, new TextEncoder().encode("UTCA00001")), template, tlv(0x5f20, new TextEncoder().encode("UTCBENCH00001")));
+  return concatBytes(encodeTlv(0x5f29, Uint8Array.of(0)), encodeTlv(0x42, new TextEncoder().encode("UTCA00001")), template, encodeTlv(0x5f20, new TextEncoder().encode("UTCBENCH00001")));
 }
 
 function ecTemplate(prime: string, generator?: Uint8Array): Uint8Array {
-  const parts = [tlv(0x06, ID_TA_ECDSA_SHA_256), tlv(0x81, fromHex(prime))];
-  if (generator !== undefined) parts.push(tlv(0x83, generator));
-  return tlv(0x7f49, concat(...parts));
+  const parts = [encodeTlv(0x06, ID_TA_ECDSA_SHA_256), encodeTlv(0x81, fromHex(prime))];
+  if (generator !== undefined) parts.push(encodeTlv(0x83, generator));
+  return encodeTlv(0x7f49, concatBytes(...parts));
 }
 
 function rsaTemplate(bits: number): Uint8Array {
-  return tlv(0x7f49, concat(tlv(0x06, ID_TA_RSA_V1_5_SHA_256), tlv(0x82, Uint8Array.of(1, 0, 1)), tlv(0x02, Uint8Array.of(bits >> 8, bits & 0xff))));
+  return encodeTlv(0x7f49, concatBytes(encodeTlv(0x06, ID_TA_RSA_V1_5_SHA_256), encodeTlv(0x82, Uint8Array.of(1, 0, 1)), encodeTlv(0x02, Uint8Array.of(bits >> 8, bits & 0xff))));
 }
 
 /**
@@ -212,7 +191,7 @@ async function symmetricRows(card: BenchCard, firstId: number, durationMs: numbe
   const aes256Gcm = Uint8Array.of(0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2e);
   const chachaPoly = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x03, 0x12);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const extended = (oid: Uint8Array) => concat(tlv(0x06, oid), tlv(0x81, input), tlv(0x82, iv));
+  const extended = (oid: Uint8Array) => concatBytes(encodeTlv(0x06, oid), encodeTlv(0x81, input), encodeTlv(0x82, iv));
 
   const cases: [string, Uint8Array][] = [
     ["AES-256-GCM encrypt (51)", frame(0x80, 0x78, aesId, 0x51, extended(aes256Gcm))],

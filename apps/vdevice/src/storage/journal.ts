@@ -8,6 +8,7 @@
  * for a write, data length [4] || data. Integers are big-endian.
  */
 
+import { concatBytes } from "@hsmkit/tlv";
 import { sha256 } from "@noble/hashes/sha2.js";
 
 export type Batch = ReadonlyMap<string, Uint8Array | null>;
@@ -26,8 +27,8 @@ export function encodeJournal(batch: Batch): Uint8Array {
       parts.push(Uint8Array.of(1), u32(value.length), value);
     }
   }
-  const body = concat(parts);
-  return concat([body, sha256(body)]);
+  const body = concatBytes(...parts);
+  return concatBytes(body, sha256(body));
 }
 
 /** Decodes a journal; returns undefined when it is truncated or its digest does not match. */
@@ -75,15 +76,5 @@ function u16(value: number): Uint8Array {
 function u32(value: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, value);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
   return out;
 }

@@ -9,6 +9,7 @@ import { CHIPS, type ChipId } from "../boards.ts";
 import { PICOBOOT_COMMAND, PICOBOOT_MAGIC, PICOBOOT_REQUEST } from "../picoboot.ts";
 import type { UsbControlTransferParameters, UsbDirection, UsbInTransferResult, UsbOutTransferResult } from "../webusb.ts";
 import { bulk, dataView, SimulatedUsbDevice } from "./simulated-usb.ts";
+import { concatBytes } from "@hsmkit/tlv";
 
 export const PICOBOOT_STATUS = {
   OK: 0,
@@ -130,7 +131,7 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
       const total = phase.received.reduce((sum, part) => sum + part.length, 0);
       if (total < phase.length) return { status: "ok", bytesWritten: data.length };
 
-      const status = total === phase.length ? phase.execute(concatAll(phase.received)) : PICOBOOT_STATUS.INVALID_TRANSFER_LENGTH;
+      const status = total === phase.length ? phase.execute(concatBytes(...phase.received)) : PICOBOOT_STATUS.INVALID_TRANSFER_LENGTH;
       if (status !== PICOBOOT_STATUS.OK) return this.#stall(status);
       this.#phase = { kind: "ack-in", then: () => {} };
       return { status: "ok", bytesWritten: data.length };
@@ -338,14 +339,4 @@ export class SimulatedPicobootDevice extends SimulatedUsbDevice {
 /** Decodes OTP_READ/OTP_WRITE arguments: wRow, wRowCount, bEcc. */
 function otpArgs(args: number[]): { row: number; rowCount: number; ecc: boolean } {
   return { row: args[0] & 0xffff, rowCount: args[0] >>> 16, ecc: (args[1] & 0xff) !== 0 };
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
