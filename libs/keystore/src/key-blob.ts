@@ -92,7 +92,7 @@ export type KeyBlobErrorCode =
   /** The decrypted body does not parse, or the OID does not fit the key type. */
   | "content";
 
-/** Thrown by decodeKeyBlob; `code` says which check failed. */
+/** Thrown by decodeKeyBlob; `code` names the check that failed. */
 export class KeyBlobError extends Error {
   constructor(
     readonly code: KeyBlobErrorCode,
@@ -211,8 +211,14 @@ function readHeader(bytes: Uint8Array): { oid: Uint8Array; allowedAlgorithms: Ui
   return { oid: oid.slice(), allowedAlgorithms: allowedAlgorithms.slice(), length: reader.offset };
 }
 
+function expectedOid(type: number): Uint8Array {
+  if (type === KEY_BLOB_TYPE.EC) return KEY_BLOB_OID.EC;
+  if (type === KEY_BLOB_TYPE.AES) return KEY_BLOB_OID.AES;
+  return KEY_BLOB_OID.RSA;
+}
+
 function checkOid(type: number, oid: Uint8Array): void {
-  const expected = type === KEY_BLOB_TYPE.EC ? KEY_BLOB_OID.EC : type === KEY_BLOB_TYPE.AES ? KEY_BLOB_OID.AES : KEY_BLOB_OID.RSA;
+  const expected = expectedOid(type);
   if (!constantTimeEqual(oid, expected)) {
     throw new KeyBlobError("content", `key blob algorithm OID ${hex(oid)} does not fit key type ${hexByte(type)} (expected ${hex(expected)})`);
   }

@@ -7,7 +7,7 @@
  * derived from the user PIN and once under a key derived from the SO-PIN.
  */
 
-/** Where sealed records and public files live. Sees only ciphertext and public data. */
+/** Storage of sealed records and public files; it receives only ciphertext and public data. */
 export interface StorageBackend {
   /** Returns the stored bytes, or undefined when the name is absent. */
   get(name: string): Promise<Uint8Array | undefined>;

@@ -67,7 +67,7 @@ function parseOddForm(ctx: CommandContext): ReadTarget {
 
 /**
  * Access rules: keys (CC n) and key records (C7 n, n ≥ 1) of an existing key
- * answer 6982, otherwise 6A82; PIN-protected data (CD n) needs UA; internal
+ * return 6982, otherwise 6A82; PIN-protected data (CD n) needs UA; internal
  * files (10xx, 11xx) never.
  */
 async function checkReadable(ctx: CommandContext, fid: number): Promise<void> {

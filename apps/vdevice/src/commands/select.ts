@@ -2,8 +2,8 @@
  * SELECT (INS A4) of files inside the HSM applet: by FID, the MF, or a path.
  * SELECT by AID (P1 04, P2 00/04) never gets here: the card runtime handles it.
  *
- * A 2-byte FID other than 0000 is looked up directly, whatever P1 says. The
- * answer is always an FCP (tag 62); the selected EF becomes the current EF.
+ * A 2-byte FID other than 0000 is looked up directly, whatever P1 is. The
+ * response is always an FCP (tag 62); the selected EF becomes the current EF.
  */
 import { CardError, SW } from "@hsmkit/apdu";
 import { FID, HSM_AID } from "../hsm/constants.ts";
@@ -50,7 +50,7 @@ async function resolve(ctx: CommandContext, p1: number, data: Uint8Array): Promi
 
 /**
  * Resolves a path of FIDs below the MF (a leading 3F00 is skipped). DF.PKCS15
- * (5015) exists but holds none of the files clients ask for (5015/4946 is
+ * (5015) exists but contains none of the files clients request (5015/4946 is
  * OpenSC's optional pkcs15-init file), so only 5015 itself and single FIDs resolve.
  */
 async function resolvePath(ctx: CommandContext, data: Uint8Array): Promise<FileEntry> {

@@ -5,7 +5,7 @@
  * Forms:
  * - create: offset 0 and no or empty 53 → the EF exists afterwards (an existing
  *   one is left unchanged) and becomes the current EF;
- * - replace: offset 0 with content → the EF holds exactly the content;
+ * - replace: offset 0 with content → the EF contains exactly the content;
  * - patch: offset > 0 → written at offset into an EF with content, extending it.
  *
  * 2F00 and 2F03 accept writes as an override of their generated content, which

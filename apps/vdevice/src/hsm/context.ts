@@ -122,7 +122,7 @@ export class CommandContext {
     return this.state.random(length);
   }
 
-  /** The command data as top-level TLVs, walked the firmware's lenient way (a truncated TLV ends the list). */
+  /** Returns the command data as top-level TLVs, walked the firmware's lenient way (a truncated TLV ends the list). */
   dataTlvs(): FlatTlv[] {
     return flatTlvs(this.apdu.data);
   }

@@ -1,7 +1,7 @@
 /**
  * Persistent device settings (options of EF 100E, the transport-PIN flag) and
  * the device identity (serial, CHR, device key). Settings are cached in memory
- * because the SELECT answer needs the options synchronously; a handler's change
+ * because the SELECT response needs the options synchronously; a handler's change
  * is staged and only reaches the cache when the dispatcher commits.
  */
 import { p256 } from "@noble/curves/nist.js";
@@ -17,7 +17,7 @@ export const SETTINGS_RECORD = "state/device";
 /** Keystore name of the identity record (public JSON: serial, CHR, public key). */
 export const IDENTITY_RECORD = "state/identity";
 
-/** Default device CHR when EF 2F02 holds no decodable certificate. */
+/** Default device CHR when EF 2F02 contains no decodable certificate. */
 export const DEFAULT_DEVICE_CHR = "ESPICOHSMTR00001";
 
 export interface DeviceSettings {

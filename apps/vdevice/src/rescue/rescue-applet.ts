@@ -14,9 +14,9 @@ import type { Keystore } from "@hsmkit/keystore";
 import { RESCUE_AID, VERSION_MAJOR, VERSION_MINOR } from "../hsm/constants.ts";
 import { decodeCalendar, encodeCalendar } from "../policy/clock.ts";
 
-/** Platform byte of the SELECT answer: 03 = emulation. */
+/** Platform byte of the SELECT response: 03 = emulation. */
 const PLATFORM_EMULATION = 0x03;
-/** Product byte of the SELECT answer: 01 = HSM. */
+/** Product byte of the SELECT response: 01 = HSM. */
 const PRODUCT_HSM = 0x01;
 
 /** Flash size the device reports, bytes (a synthesised figure: storage is a directory). */
@@ -44,7 +44,7 @@ export class RescueApplet implements Applet {
     this.#options = options;
   }
 
-  /** Returns platform ‖ product ‖ version major ‖ minor ‖ serial(8), whatever Le asks for. */
+  /** Returns platform ‖ product ‖ version major ‖ minor ‖ serial(8), whatever Le requests. */
   select(_command: CommandApdu): AppletResponse {
     const data = new Uint8Array(12);
     data.set([PLATFORM_EMULATION, PRODUCT_HSM, VERSION_MAJOR, VERSION_MINOR]);
